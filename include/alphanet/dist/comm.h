@@ -1,0 +1,39 @@
+/* comm.h - the communication layer. This module is the ONLY code that calls MPI: everything
+ * else sees the rank and the world size as plain integers and asks this module to move data.
+ *
+ * Every collective here returns an an_status instead of aborting, and the error handler of the
+ * world communicator is set to return errors, so that a failed rank turns into a clean,
+ * agreed stop (see an_comm_agree) rather than a hang or an abort with a stack of MPI noise.
+ */
+#ifndef ALPHANET_DIST_COMM_H
+#define ALPHANET_DIST_COMM_H
+
+#include <stddef.h>
+
+#include "alphanet/common.h"
+
+typedef struct {
+    int rank;  /* 0 .. size-1; rank 0 is the coordinator */
+    int size;
+    int owns_mpi; /* 1 if an_comm_init initialised MPI and an_comm_finalize must finalise it */
+} an_comm;
+
+/* Initialises MPI (thread level FUNNELED) if needed. argc/argv may be NULL. */
+an_status an_comm_init(an_comm *c, int *argc, char ***argv);
+void an_comm_finalize(an_comm *c);
+
+/* In-place sum over all ranks of n floats (then multiplied by `scale`, e.g. 1/size to average). */
+an_status an_comm_allreduce_sum_f32(const an_comm *c, float *buf, size_t n, float scale);
+/* In-place sum of n doubles over all ranks (statistics, checksums). */
+an_status an_comm_allreduce_sum_f64(const an_comm *c, double *buf, size_t n);
+/* Broadcast n bytes from `root`. */
+an_status an_comm_bcast(const an_comm *c, void *buf, size_t n, int root);
+/* Every rank passes its local status; all get back AN_OK only if every rank passed AN_OK,
+ * otherwise the first failing status seen (the same on every rank). Call it before any
+ * collective that a failed rank would otherwise never join. */
+an_status an_comm_agree(const an_comm *c, an_status local);
+an_status an_comm_barrier(const an_comm *c);
+/* Ends the whole job immediately with `code` (last resort: a rank that cannot take part). */
+void an_comm_abort(const an_comm *c, int code);
+
+#endif

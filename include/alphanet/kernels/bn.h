@@ -1,0 +1,36 @@
+/* bn.h - batch normalisation over CNHW activations: channel ch owns the contiguous run
+ * x[ch][0 .. m-1] with m = N*H*W. gamma, beta, running mean/var: the first c entries of the
+ * supernet's vectors (slicing is just a shorter length).
+ *
+ * Training mode normalises with the batch's biased variance, like PyTorch; it keeps no running
+ * statistics (the supernet's are meaningless, ALGORITHM.md section 5) and saves mean and
+ * 1/sqrt(var + eps) for the backward pass.
+ */
+#ifndef ALPHANET_KERNELS_BN_H
+#define ALPHANET_KERNELS_BN_H
+
+#include <stddef.h>
+
+#define AN_BN_EPS 1e-5f
+
+/* y [c][m] = gamma * (x - mean) * rstd + beta; mean [c], rstd [c] are written (saved for backward). */
+void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                         const float *beta, int c, ptrdiff_t m, float eps);
+/* dx += (NULL to skip), dgamma += , dbeta += , given the forward's x, mean and rstd. */
+void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                          const float *mean, const float *rstd, const float *gamma, int c, ptrdiff_t m);
+
+/* Inference: y = gamma * (x - rmean) / sqrt(rvar + eps) + beta. */
+void an_bn_infer_forward(float *y, const float *x, const float *rmean, const float *rvar,
+                         const float *gamma, const float *beta, int c, ptrdiff_t m, float eps);
+
+/* Calibration statistics of one batch: per channel mean and variance (unbiased, divisor m - 1,
+ * as PyTorch's running_var). The calibrated running statistics are the equal-weight average of
+ * these over batches: an_bn_stats_accumulate adds one batch into double sums, an_bn_stats_finish
+ * divides by the number of batches. */
+void an_bn_batch_stats(float *mean, float *var, const float *x, int c, ptrdiff_t m);
+void an_bn_stats_accumulate(double *sum_mean, double *sum_var, const float *x, int c, ptrdiff_t m);
+void an_bn_stats_finish(float *rmean, float *rvar, const double *sum_mean, const double *sum_var,
+                        int c, long nbatches);
+
+#endif

@@ -1,0 +1,28 @@
+/* gemm.h - single-precision GEMM on strided views, backed by BLIS's typed API.
+ *
+ *   C[m][n] = alpha * sum_p A[i][p] B[p][j] + beta * C[i][j]
+ * where element (i, j) of a matrix X lives at x[i * rsx + j * csx]. Transposes are expressed with
+ * strides (swap rs and cs), and slices of larger tensors with the full tensor's row stride, so a
+ * subnet's weight slice is used in place. beta = 1 accumulates, as backward passes do.
+ * BLIS requires that one of the two strides of each matrix be 1; all views in this project are.
+ */
+#ifndef ALPHANET_KERNELS_GEMM_H
+#define ALPHANET_KERNELS_GEMM_H
+
+#include <stddef.h>
+
+void an_sgemm(int m, int n, int k, float alpha,
+              const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+              const float *b, ptrdiff_t rsb, ptrdiff_t csb,
+              float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc);
+
+/* Naive triple loop with the same contract (double accumulation): test oracle. */
+void an_sgemm_ref(int m, int n, int k, float alpha,
+                  const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                  const float *b, ptrdiff_t rsb, ptrdiff_t csb,
+                  float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc);
+
+/* Threads BLIS may use inside one GEMM (default: BLIS_NUM_THREADS / OMP_NUM_THREADS, else 1). */
+void an_gemm_set_threads(int nthreads);
+
+#endif

@@ -1,0 +1,8 @@
+/* cli.h - subcommand entry points. Each takes (argc, argv) with argv[0] = the subcommand name
+ * and returns the process exit status. */
+#ifndef ALPHANET_CLI_H
+#define ALPHANET_CLI_H
+
+int cli_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,41 @@
+/* main.c - the `alphanet` command: dispatches subcommands. The only place that exits. */
+#include <stdio.h>
+#include <string.h>
+
+#include "alphanet/common.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: alphanet <command> [options]\n"
+    "\n"
+    "AlphaNet weight-sharing supernet training on CPU clusters (MPI + BLIS).\n"
+    "\n"
+    "commands:\n"
+    "  bench kernels [--quick]   time the kernels on the default search space's shapes\n"
+    "                            next to BLIS's own sgemm speed\n"
+    "\n"
+    "options:\n"
+    "  -h, --help                this help\n"
+    "  -V, --version             print the version and exit\n"
+    "\n"
+    "Each command takes --help for its own options.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("alphanet %s\n", an_version());
+        return 0;
+    }
+    if (!strcmp(cmd, "bench")) return cli_bench(argc - 1, argv + 1);
+    fprintf(stderr, "alphanet: unknown command '%s'\n\n%s", cmd, usage);
+    return 2;
+}

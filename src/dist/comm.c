@@ -1,0 +1,92 @@
+/* comm.c - the only translation unit that calls MPI (see comm.h). */
+#include "alphanet/dist/comm.h"
+
+#include <limits.h>
+#include <mpi.h>
+
+static an_status mpi_fail(int rc, const char *what)
+{
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    return an_error(AN_ERR_COMM, "%s failed: %s", what, msg);
+}
+
+an_status an_comm_init(an_comm *c, int *argc, char ***argv)
+{
+    int inited = 0;
+    MPI_Initialized(&inited);
+    c->owns_mpi = 0;
+    if (!inited) {
+        int provided;
+        int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+        if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Init_thread");
+        c->owns_mpi = 1;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    return AN_OK;
+}
+
+void an_comm_finalize(an_comm *c)
+{
+    if (c->owns_mpi) {
+        int fin = 0;
+        MPI_Finalized(&fin);
+        if (!fin) MPI_Finalize();
+        c->owns_mpi = 0;
+    }
+}
+
+/* MPI counts are int: large buffers go in chunks. */
+#define CHUNK ((size_t)1 << 28)
+
+an_status an_comm_allreduce_sum_f32(const an_comm *c, float *buf, size_t n, float scale)
+{
+    for (size_t off = 0; off < n; off += CHUNK) {
+        int cnt = (int)(n - off < CHUNK ? n - off : CHUNK);
+        int rc = MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allreduce");
+    }
+    if (scale != 1.0f)
+        for (size_t i = 0; i < n; i++) buf[i] *= scale;
+    return AN_OK;
+}
+
+an_status an_comm_allreduce_sum_f64(const an_comm *c, double *buf, size_t n)
+{
+    for (size_t off = 0; off < n; off += CHUNK) {
+        int cnt = (int)(n - off < CHUNK ? n - off : CHUNK);
+        int rc = MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allreduce");
+    }
+    return AN_OK;
+}
+
+an_status an_comm_bcast(const an_comm *c, void *buf, size_t n, int root)
+{
+    for (size_t off = 0; off < n; off += CHUNK) {
+        int cnt = (int)(n - off < CHUNK ? n - off : CHUNK);
+        int rc = MPI_Bcast((char *)buf + off, cnt, MPI_BYTE, root, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Bcast");
+    }
+    return AN_OK;
+}
+
+an_status an_comm_agree(const an_comm *c, an_status local)
+{
+    /* MIN over (status == OK ? INT_MAX : status) picks the lowest failing code on every rank. */
+    int mine = local == AN_OK ? INT_MAX : (int)local, all = INT_MAX;
+    int rc = MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allreduce (agreement)");
+    return all == INT_MAX ? AN_OK : (an_status)all;
+}
+
+an_status an_comm_barrier(const an_comm *c)
+{
+    int rc = MPI_Barrier(MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? AN_OK : mpi_fail(rc, "MPI_Barrier");
+}
+
+void an_comm_abort(const an_comm *c, int code) { MPI_Abort(MPI_COMM_WORLD, code); }

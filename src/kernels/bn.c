@@ -1,0 +1,97 @@
+/* bn.c - batch normalisation over contiguous per-channel runs (see bn.h).
+ * Statistics are accumulated in double: m reaches N*H*W = 64 * 112 * 112 = 800k on ImageNet. */
+#include "alphanet/kernels/bn.h"
+
+#include <math.h>
+
+static void channel_moments(const float *xc, ptrdiff_t m, double *mean, double *m2)
+{
+    double s = 0.0;
+    for (ptrdiff_t i = 0; i < m; i++) s += xc[i];
+    double mu = s / (double)m, q = 0.0;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        double d = xc[i] - mu;
+        q += d * d;
+    }
+    *mean = mu;
+    *m2 = q; /* sum of squared deviations */
+}
+
+void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                         const float *beta, int c, ptrdiff_t m, float eps)
+{
+    for (int ch = 0; ch < c; ch++) {
+        const float *xc = x + ch * m;
+        float *yc = y + ch * m;
+        double mu, m2;
+        channel_moments(xc, m, &mu, &m2);
+        const float r = (float)(1.0 / sqrt(m2 / (double)m + eps));
+        mean[ch] = (float)mu;
+        rstd[ch] = r;
+        const float scale = gamma[ch] * r, shift = beta[ch] - (float)mu * scale;
+        for (ptrdiff_t i = 0; i < m; i++) yc[i] = xc[i] * scale + shift;
+    }
+}
+
+void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                          const float *mean, const float *rstd, const float *gamma, int c, ptrdiff_t m)
+{
+    for (int ch = 0; ch < c; ch++) {
+        const float *xc = x + ch * m, *gc = dy + ch * m;
+        const float mu = mean[ch], r = rstd[ch];
+        double sg = 0.0, sgx = 0.0;
+        for (ptrdiff_t i = 0; i < m; i++) {
+            sg += gc[i];
+            sgx += (double)gc[i] * ((xc[i] - mu) * r);
+        }
+        if (dbeta) dbeta[ch] += (float)sg;
+        if (dgamma) dgamma[ch] += (float)sgx;
+        if (dx) {
+            /* dx = gamma * r * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+            float *dc = dx + ch * m;
+            const float a = gamma[ch] * r, mg = (float)(sg / (double)m), mgx = (float)(sgx / (double)m);
+            for (ptrdiff_t i = 0; i < m; i++) dc[i] += a * (gc[i] - mg - (xc[i] - mu) * r * mgx);
+        }
+    }
+}
+
+void an_bn_infer_forward(float *y, const float *x, const float *rmean, const float *rvar,
+                         const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
+{
+    for (int ch = 0; ch < c; ch++) {
+        const float scale = (float)(gamma[ch] / sqrt((double)rvar[ch] + eps));
+        const float shift = beta[ch] - rmean[ch] * scale;
+        const float *xc = x + ch * m;
+        float *yc = y + ch * m;
+        for (ptrdiff_t i = 0; i < m; i++) yc[i] = xc[i] * scale + shift;
+    }
+}
+
+void an_bn_batch_stats(float *mean, float *var, const float *x, int c, ptrdiff_t m)
+{
+    for (int ch = 0; ch < c; ch++) {
+        double mu, m2;
+        channel_moments(x + ch * m, m, &mu, &m2);
+        mean[ch] = (float)mu;
+        var[ch] = (float)(m > 1 ? m2 / (double)(m - 1) : 0.0);
+    }
+}
+
+void an_bn_stats_accumulate(double *sum_mean, double *sum_var, const float *x, int c, ptrdiff_t m)
+{
+    for (int ch = 0; ch < c; ch++) {
+        double mu, m2;
+        channel_moments(x + ch * m, m, &mu, &m2);
+        sum_mean[ch] += mu;
+        sum_var[ch] += m > 1 ? m2 / (double)(m - 1) : 0.0;
+    }
+}
+
+void an_bn_stats_finish(float *rmean, float *rvar, const double *sum_mean, const double *sum_var,
+                        int c, long nbatches)
+{
+    for (int ch = 0; ch < c; ch++) {
+        rmean[ch] = nbatches > 0 ? (float)(sum_mean[ch] / (double)nbatches) : 0.0f;
+        rvar[ch] = nbatches > 0 ? (float)(sum_var[ch] / (double)nbatches) : 1.0f;
+    }
+}

@@ -1,0 +1,61 @@
+/* common.c - error messages, aligned allocation and the version string (see common.h). */
+#include "alphanet/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ALPHANET_VERSION
+#define ALPHANET_VERSION "unknown"
+#endif
+
+static _Thread_local char err_buf[1024];
+
+an_status an_error(an_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+const char *an_error_message(void) { return err_buf; }
+
+const char *an_status_name(an_status st)
+{
+    switch (st) {
+    case AN_OK: return "ok";
+    case AN_ERR_ARG: return "invalid argument";
+    case AN_ERR_NOMEM: return "out of memory";
+    case AN_ERR_IO: return "I/O error";
+    case AN_ERR_FORMAT: return "bad file format";
+    case AN_ERR_NUMERIC: return "numerical error";
+    case AN_ERR_COMM: return "communication error";
+    case AN_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown error";
+}
+
+void *an_alloc_at(size_t bytes, const char *file, int line)
+{
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void *p = rounded ? aligned_alloc(64, rounded) : NULL;
+    if (!p && rounded) {
+        an_error(AN_ERR_NOMEM, "cannot allocate %zu bytes (%s:%d)", bytes, file, line);
+        return NULL;
+    }
+    return p;
+}
+
+void *an_calloc_at(size_t bytes, const char *file, int line)
+{
+    void *p = an_alloc_at(bytes, file, line);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void an_free(void *p) { free(p); }
+
+const char *an_version(void) { return ALPHANET_VERSION; }

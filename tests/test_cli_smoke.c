@@ -1,0 +1,42 @@
+/* test_cli_smoke.c - runs the built `alphanet` binary (path in argv[1]) and checks that --version,
+ * --help and a bad command behave: exit codes and the text users see. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "alphanet/common.h"
+#include "test.h"
+
+static int run(const char *bin, const char *args, char *out, size_t cap)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t len = fread(out, 1, cap - 1, p);
+    out[len] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_cli_smoke PATH-TO-alphanet\n");
+        return 2;
+    }
+    char out[8192], expect[128];
+    CHECK(run(argv[1], "--version", out, sizeof out) == 0);
+    snprintf(expect, sizeof expect, "alphanet %s\n", an_version());
+    CHECK_MSG(strcmp(out, expect) == 0, "got '%s'", out);
+    CHECK(run(argv[1], "--help", out, sizeof out) == 0);
+    CHECK(strstr(out, "usage: alphanet") != NULL);
+    CHECK(strstr(out, "bench") != NULL);
+    CHECK(run(argv[1], "no-such-command", out, sizeof out) == 2);
+    CHECK(strstr(out, "unknown command 'no-such-command'") != NULL);
+    CHECK(run(argv[1], "", out, sizeof out) == 2);
+    CHECK(run(argv[1], "bench kernels --bogus", out, sizeof out) == 2);
+    CHECK(strstr(out, "unknown option '--bogus'") != NULL);
+    return TEST_SUMMARY();
+}
