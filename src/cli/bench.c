@@ -183,6 +183,7 @@ static int bench_kernels(int argc, char **argv)
 
     const double peak = sgemm_gflops(1024, 1024, 1024, quick ? 0.2 : 1.0);
     const double convlike = sgemm_gflops(96, n * 28 * 28, 16, quick ? 0.2 : 1.0);
+    printf("BLIS kernels: %s\n", an_gemm_kernel_name());
     printf("BLIS sgemm 1024^3: %.1f GFLOP/s; conv-shaped 96 x %d x 16: %.1f GFLOP/s\n", peak, n * 28 * 28, convlike);
     printf("batch %d; times are medians per call; %% = share of the square sgemm speed\n\n", n);
     printf("%-26s %10s %10s %9s %9s %6s\n", "layer", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s", "fwd %");

@@ -22,6 +22,9 @@ void an_sgemm_ref(int m, int n, int k, float alpha,
                   const float *b, ptrdiff_t rsb, ptrdiff_t csb,
                   float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc);
 
+/* Name of the BLIS kernel set in use ("skx", "zen3", "haswell", "generic", ...). */
+const char *an_gemm_kernel_name(void);
+
 /* Threads BLIS may use inside one GEMM (default: BLIS_NUM_THREADS / OMP_NUM_THREADS, else 1). */
 void an_gemm_set_threads(int nthreads);
 
