@@ -94,16 +94,16 @@ static void dw_a(const void *c, float *dx, const float *dy)
     an_dwconv_backward(dx, NULL, dy, NULL, an_dwconv_view(q->wt, q->K, q->k), q->K * q->K, q->K, q->c, q->n, q->h, q->w,
                        q->k, q->s);
 }
-typedef struct { int planes, h, w, pad; } pool_ctx;
-static void ap_f(const void *c, float *y, const float *x) { const pool_ctx *q = c; an_avgpool2_forward(y, x, q->planes, q->h, q->w, q->pad); }
-static void ap_a(const void *c, float *dx, const float *dy) { const pool_ctx *q = c; an_avgpool2_backward(dx, dy, q->planes, q->h, q->w, q->pad); }
-static void gap_f(const void *c, float *y, const float *x) { const pool_ctx *q = c; an_gap_forward(y, x, q->planes, q->h * q->w); }
-static void gap_a(const void *c, float *dx, const float *dy) { const pool_ctx *q = c; an_gap_backward(dx, dy, q->planes, q->h * q->w); }
-typedef struct { int planes, hin, win, hout, wout; } rs_ctx;
-static void bc_f(const void *c, float *y, const float *x) { const rs_ctx *q = c; an_resize_bicubic_forward(y, x, q->planes, q->hin, q->win, q->hout, q->wout); }
-static void bc_a(const void *c, float *dx, const float *dy) { const rs_ctx *q = c; an_resize_bicubic_backward(dx, dy, q->planes, q->hin, q->win, q->hout, q->wout); }
-static void bl_f(const void *c, float *y, const float *x) { const rs_ctx *q = c; an_resize_bilinear_forward(y, x, q->planes, q->hin, q->win, q->hout, q->wout); }
-static void bl_a(const void *c, float *dx, const float *dy) { const rs_ctx *q = c; an_resize_bilinear_backward(dx, dy, q->planes, q->hin, q->win, q->hout, q->wout); }
+typedef struct { int c, n, h, w, pad; } pool_ctx;
+static void ap_f(const void *c, float *y, const float *x) { const pool_ctx *q = c; an_avgpool2_forward(y, x, q->c, q->n, q->h, q->w, q->pad); }
+static void ap_a(const void *c, float *dx, const float *dy) { const pool_ctx *q = c; an_avgpool2_backward(dx, dy, q->c, q->n, q->h, q->w, q->pad); }
+static void gap_f(const void *c, float *y, const float *x) { const pool_ctx *q = c; an_gap_forward(y, x, q->c, q->n, q->h * q->w); }
+static void gap_a(const void *c, float *dx, const float *dy) { const pool_ctx *q = c; an_gap_backward(dx, dy, q->c, q->n, q->h * q->w); }
+typedef struct { int c, n, hin, win, hout, wout; } rs_ctx;
+static void bc_f(const void *c, float *y, const float *x) { const rs_ctx *q = c; an_resize_bicubic_forward(y, x, q->c, q->n, q->hin, q->win, q->hout, q->wout); }
+static void bc_a(const void *c, float *dx, const float *dy) { const rs_ctx *q = c; an_resize_bicubic_backward(dx, dy, q->c, q->n, q->hin, q->win, q->hout, q->wout); }
+static void bl_f(const void *c, float *y, const float *x) { const rs_ctx *q = c; an_resize_bilinear_forward(y, x, q->c, q->n, q->hin, q->win, q->hout, q->wout); }
+static void bl_a(const void *c, float *dx, const float *dy) { const rs_ctx *q = c; an_resize_bilinear_backward(dx, dy, q->c, q->n, q->hin, q->win, q->hout, q->wout); }
 typedef struct { int in, out, n, ldw; const float *wt; } lin_ctx;
 static void lin_f(const void *c, float *y, const float *x) { const lin_ctx *q = c; an_linear_forward(y, x, q->wt, q->ldw, NULL, q->in, q->out, q->n); }
 static void lin_a(const void *c, float *dx, const float *dy) { const lin_ctx *q = c; an_linear_backward(dx, NULL, NULL, dy, NULL, q->wt, q->ldw, q->in, q->out, q->n); }
@@ -152,22 +152,23 @@ int main(void)
         free(wt);
     }
     /* pooling */
-    const int pools[][4] = {{6, 8, 8, 0}, {6, 7, 7, 1}, {3, 5, 9, 1}, {2, 1, 1, 1}};
+    const int pools[][5] = {{3, 2, 8, 8, 0}, {2, 3, 7, 7, 1}, {3, 1, 5, 9, 1}, {2, 1, 1, 1, 1}};
     for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
-        pool_ctx c = {pools[i][0], pools[i][1], pools[i][2], pools[i][3]};
-        linmap m = {"avgpool2", (size_t)c.planes * c.h * c.w,
-                    (size_t)c.planes * an_avgpool2_out(c.h, c.pad) * an_avgpool2_out(c.w, c.pad), ap_f, ap_a, &c};
+        pool_ctx c = {pools[i][0], pools[i][1], pools[i][2], pools[i][3], pools[i][4]};
+        const size_t planes = (size_t)c.c * c.n;
+        linmap m = {"avgpool2", planes * c.h * c.w,
+                    planes * an_avgpool2_out(c.h, c.pad) * an_avgpool2_out(c.w, c.pad), ap_f, ap_a, &c};
         adjoint(&m, seed++);
-        linmap g = {"gap", (size_t)c.planes * c.h * c.w, (size_t)c.planes, gap_f, gap_a, &c};
+        linmap g = {"gap", planes * c.h * c.w, planes, gap_f, gap_a, &c};
         adjoint(&g, seed++);
     }
     /* resize, down and up, square and not */
     const int rss[][4] = {{28, 28, 20, 20}, {28, 28, 24, 24}, {20, 20, 28, 28}, {7, 9, 5, 11}, {224, 224, 192, 192}};
     for (size_t i = 0; i < sizeof rss / sizeof rss[0]; i++) {
-        rs_ctx c = {2, rss[i][0], rss[i][1], rss[i][2], rss[i][3]};
-        linmap m = {"bicubic", (size_t)2 * c.hin * c.win, (size_t)2 * c.hout * c.wout, bc_f, bc_a, &c};
+        rs_ctx c = {2, 3, rss[i][0], rss[i][1], rss[i][2], rss[i][3]};
+        linmap m = {"bicubic", (size_t)6 * c.hin * c.win, (size_t)6 * c.hout * c.wout, bc_f, bc_a, &c};
         adjoint(&m, seed++);
-        linmap b = {"bilinear", (size_t)2 * c.hin * c.win, (size_t)2 * c.hout * c.wout, bl_f, bl_a, &c};
+        linmap b = {"bilinear", (size_t)6 * c.hin * c.win, (size_t)6 * c.hout * c.wout, bl_f, bl_a, &c};
         adjoint(&b, seed++);
     }
     /* linear, sliced */

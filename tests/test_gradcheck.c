@@ -9,7 +9,8 @@
  * and a tight tolerance; smooth nonlinear ops use a small eps. Inputs of ops with kinks (relu,
  * hard sigmoid) are drawn away from the kinks.
  *
- * Each case also checks that the fast kernels agree with their naive *_ref twins. */
+ * Each case also checks that the fast kernels agree with their naive *_ref twins.
+ * Layouts are CHWN (layout.h); batch sizes of 1 and odd sizes are covered. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,22 +294,23 @@ static void case_se(void)
     free_op(&o);
 }
 
-/* ---- pooling: p = {planes, h, w, pad, which (0 avgpool2, 1 gap)} ---- */
+/* ---- pooling: p = {c, h, w, pad, which (0 avgpool2, 1 gap), n} ---- */
 static void pool_f(op *o)
 {
-    if (o->p[4] == 0) an_avgpool2_forward(o->y, o->in[0].v, o->p[0], o->p[1], o->p[2], o->p[3]);
-    else an_gap_forward(o->y, o->in[0].v, o->p[0], o->p[1] * o->p[2]);
+    if (o->p[4] == 0) an_avgpool2_forward(o->y, o->in[0].v, o->p[0], o->p[5], o->p[1], o->p[2], o->p[3]);
+    else an_gap_forward(o->y, o->in[0].v, o->p[0], o->p[5], o->p[1] * o->p[2]);
 }
 static void pool_b(op *o)
 {
-    if (o->p[4] == 0) an_avgpool2_backward(o->in[0].g, o->dy, o->p[0], o->p[1], o->p[2], o->p[3]);
-    else an_gap_backward(o->in[0].g, o->dy, o->p[0], o->p[1] * o->p[2]);
+    if (o->p[4] == 0) an_avgpool2_backward(o->in[0].g, o->dy, o->p[0], o->p[5], o->p[1], o->p[2], o->p[3]);
+    else an_gap_backward(o->in[0].g, o->dy, o->p[0], o->p[5], o->p[1] * o->p[2]);
 }
-static void case_pool(int planes, int h, int w, int pad, int which)
+static void case_pool(int c, int n, int h, int w, int pad, int which)
 {
-    op o = {.name = which ? "gap" : "avgpool2", .fwd = pool_f, .bwd = pool_b, .p = {planes, h, w, pad, which}};
-    add_in(&o, "x", (size_t)planes * h * w, 51, -1, 1);
-    size_t ny = which ? (size_t)planes : (size_t)planes * an_avgpool2_out(h, pad) * an_avgpool2_out(w, pad);
+    op o = {.name = which ? "gap" : "avgpool2", .fwd = pool_f, .bwd = pool_b, .p = {c, h, w, pad, which, n}};
+    const size_t planes = (size_t)c * n;
+    add_in(&o, "x", planes * h * w, 51, -1, 1);
+    size_t ny = which ? planes : planes * an_avgpool2_out(h, pad) * an_avgpool2_out(w, pad);
     set_out(&o, ny, 52);
     gradcheck(&o, 0.5, 1e-5, 500);
     free_op(&o);
@@ -356,22 +358,22 @@ static void case_drop(int which)
     free_op(&o);
 }
 
-/* ---- resize: p = {planes, hin, win, hout, wout, which (0 bilinear, 1 bicubic)} ---- */
+/* ---- resize: p = {c, hin, win, hout, wout, which (0 bilinear, 1 bicubic), n} ---- */
 static void rs_f(op *o)
 {
-    if (o->p[5]) an_resize_bicubic_forward(o->y, o->in[0].v, o->p[0], o->p[1], o->p[2], o->p[3], o->p[4]);
-    else an_resize_bilinear_forward(o->y, o->in[0].v, o->p[0], o->p[1], o->p[2], o->p[3], o->p[4]);
+    if (o->p[5]) an_resize_bicubic_forward(o->y, o->in[0].v, o->p[0], o->p[6], o->p[1], o->p[2], o->p[3], o->p[4]);
+    else an_resize_bilinear_forward(o->y, o->in[0].v, o->p[0], o->p[6], o->p[1], o->p[2], o->p[3], o->p[4]);
 }
 static void rs_b(op *o)
 {
-    if (o->p[5]) an_resize_bicubic_backward(o->in[0].g, o->dy, o->p[0], o->p[1], o->p[2], o->p[3], o->p[4]);
-    else an_resize_bilinear_backward(o->in[0].g, o->dy, o->p[0], o->p[1], o->p[2], o->p[3], o->p[4]);
+    if (o->p[5]) an_resize_bicubic_backward(o->in[0].g, o->dy, o->p[0], o->p[6], o->p[1], o->p[2], o->p[3], o->p[4]);
+    else an_resize_bilinear_backward(o->in[0].g, o->dy, o->p[0], o->p[6], o->p[1], o->p[2], o->p[3], o->p[4]);
 }
 static void case_resize(int hin, int win, int hout, int wout, int which)
 {
-    op o = {.name = which ? "bicubic" : "bilinear", .fwd = rs_f, .bwd = rs_b, .p = {3, hin, win, hout, wout, which}};
-    add_in(&o, "x", (size_t)3 * hin * win, 81, -1, 1);
-    set_out(&o, (size_t)3 * hout * wout, 82);
+    op o = {.name = which ? "bicubic" : "bilinear", .fwd = rs_f, .bwd = rs_b, .p = {3, hin, win, hout, wout, which, 2}};
+    add_in(&o, "x", (size_t)6 * hin * win, 81, -1, 1);
+    set_out(&o, (size_t)6 * hout * wout, 82);
     gradcheck(&o, 0.5, 1e-4, 400);
     free_op(&o);
 }
@@ -421,10 +423,10 @@ int main(void)
     case_act(1, "relu");
     case_act(2, "hsigmoid");
     case_se();
-    case_pool(6, 8, 8, 0, 0);
-    case_pool(6, 7, 7, 1, 0);
-    case_pool(4, 5, 3, 1, 0);
-    case_pool(6, 7, 5, 0, 1);
+    case_pool(3, 2, 8, 8, 0, 0);
+    case_pool(2, 3, 7, 7, 1, 0);
+    case_pool(4, 1, 5, 3, 1, 0);
+    case_pool(3, 2, 7, 5, 0, 1);
     case_linear(13, 10, 4);
     case_linear(9, 3, 1);
     case_drop(0);

@@ -3,15 +3,17 @@
 
 #include <math.h>
 
+#include "vmath.h"
+
 void an_swish_forward(float *y, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * an_sigmoidf(x[i]);
 }
 
 void an_swish_backward(float *dx, const float *dy, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const float s = 1.0f / (1.0f + expf(-x[i]));
+        const float s = an_sigmoidf(x[i]);
         dx[i] += dy[i] * s * (1.0f + x[i] * (1.0f - s));
     }
 }

@@ -4,15 +4,24 @@
 
 #include <math.h>
 
-static void channel_moments(const float *xc, ptrdiff_t m, double *mean, double *m2)
+/* Two passes (mean, then squared deviations) in double lanes; `omp simd reduction` lets the
+ * compiler keep vector partial sums, which reorders the additions but stays in double. */
+static void channel_moments(const float *restrict xc, ptrdiff_t m, double *mean, double *m2)
 {
     double s = 0.0;
+#pragma omp simd reduction(+ : s)
     for (ptrdiff_t i = 0; i < m; i++) s += xc[i];
-    double mu = s / (double)m, q = 0.0;
+    const double mu = s / (double)m;
+    const float muf = (float)mu;
+    double q = 0.0, corr = 0.0;
+#pragma omp simd reduction(+ : q, corr)
     for (ptrdiff_t i = 0; i < m; i++) {
-        double d = xc[i] - mu;
+        const double d = (double)(xc[i] - muf);
         q += d * d;
+        corr += d;
     }
+    /* deviations were taken from the float-rounded mean: correct for it exactly */
+    q -= corr * corr / (double)m;
     *mean = mu;
     *m2 = q; /* sum of squared deviations */
 }
@@ -40,6 +49,7 @@ void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *d
         const float *xc = x + ch * m, *gc = dy + ch * m;
         const float mu = mean[ch], r = rstd[ch];
         double sg = 0.0, sgx = 0.0;
+#pragma omp simd reduction(+ : sg, sgx)
         for (ptrdiff_t i = 0; i < m; i++) {
             sg += gc[i];
             sgx += (double)gc[i] * ((xc[i] - mu) * r);

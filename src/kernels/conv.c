@@ -5,7 +5,6 @@
 
 #include "alphanet/kernels/gemm.h"
 #include "alphanet/kernels/layout.h"
-#include "window.h"
 
 void an_conv1x1_forward(float *y, const float *x, const float *w, int ldw, int cout, int cin, ptrdiff_t p)
 {
@@ -27,59 +26,56 @@ size_t an_conv2d_col_size(int cin, int n, int h, int wd, int k, int s)
 void an_im2col(float *col, const float *x, int cin, int n, int h, int wd, int k, int s)
 {
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
-    const ptrdiff_t q = (ptrdiff_t)n * ho * wo;
-    for (int ci = 0; ci < cin; ci++)
+    const ptrdiff_t q = (ptrdiff_t)ho * wo * n;
+    for (int ci = 0; ci < cin; ci++) {
+        const float *xc = x + (ptrdiff_t)ci * h * wd * n;
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
                 float *crow = col + ((ptrdiff_t)(ci * k + ky) * k + kx) * q;
-                /* valid output columns: 0 <= ox*s - pad + kx < wd */
-                int lo, hi;
-                an_window_range(&lo, &hi, wd, wo, pad, kx, s);
-                for (int j = 0; j < n; j++) {
-                    const float *xp = x + ((ptrdiff_t)ci * n + j) * h * wd;
-                    for (int oy = 0; oy < ho; oy++) {
-                        float *dst = crow + ((ptrdiff_t)j * ho + oy) * wo;
-                        int iy = oy * s - pad + ky;
-                        if (iy < 0 || iy >= h) {
-                            memset(dst, 0, sizeof(float) * wo);
-                            continue;
+                for (int oy = 0; oy < ho; oy++) {
+                    const int iy = oy * s - pad + ky;
+                    for (int ox = 0; ox < wo; ox++) {
+                        const int ix = ox * s - pad + kx;
+                        float *restrict dst = crow + ((ptrdiff_t)oy * wo + ox) * n;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= wd) {
+                            memset(dst, 0, sizeof(float) * n);
+                        } else {
+                            memcpy(dst, xc + ((ptrdiff_t)iy * wd + ix) * n, sizeof(float) * n);
                         }
-                        const float *src = xp + (ptrdiff_t)iy * wd - pad + kx;
-                        for (int ox = 0; ox < lo; ox++) dst[ox] = 0.0f;
-                        for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * s];
-                        for (int ox = hi; ox < wo; ox++) dst[ox] = 0.0f;
                     }
                 }
             }
+    }
 }
 
 void an_col2im(float *x, const float *col, int cin, int n, int h, int wd, int k, int s)
 {
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
-    const ptrdiff_t q = (ptrdiff_t)n * ho * wo;
-    for (int ci = 0; ci < cin; ci++)
+    const ptrdiff_t q = (ptrdiff_t)ho * wo * n;
+    for (int ci = 0; ci < cin; ci++) {
+        float *xc = x + (ptrdiff_t)ci * h * wd * n;
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
                 const float *crow = col + ((ptrdiff_t)(ci * k + ky) * k + kx) * q;
-                int lo, hi;
-                an_window_range(&lo, &hi, wd, wo, pad, kx, s);
-                for (int j = 0; j < n; j++) {
-                    float *xp = x + ((ptrdiff_t)ci * n + j) * h * wd;
-                    for (int oy = 0; oy < ho; oy++) {
-                        int iy = oy * s - pad + ky;
-                        if (iy < 0 || iy >= h) continue;
-                        const float *src = crow + ((ptrdiff_t)j * ho + oy) * wo;
-                        float *dst = xp + (ptrdiff_t)iy * wd - pad + kx;
-                        for (int ox = lo; ox < hi; ox++) dst[ox * s] += src[ox];
+                for (int oy = 0; oy < ho; oy++) {
+                    const int iy = oy * s - pad + ky;
+                    if (iy < 0 || iy >= h) continue;
+                    for (int ox = 0; ox < wo; ox++) {
+                        const int ix = ox * s - pad + kx;
+                        if (ix < 0 || ix >= wd) continue;
+                        const float *restrict src = crow + ((ptrdiff_t)oy * wo + ox) * n;
+                        float *restrict dst = xc + ((ptrdiff_t)iy * wd + ix) * n;
+                        for (int j = 0; j < n; j++) dst[j] += src[j];
                     }
                 }
             }
+    }
 }
 
 void an_conv2d_forward(float *y, const float *x, const float *w, int ldw, int cout, int cin,
                        int n, int h, int wd, int k, int s, float *col)
 {
-    const ptrdiff_t q = (ptrdiff_t)n * an_conv_out(h, k, s) * an_conv_out(wd, k, s);
+    const ptrdiff_t q = (ptrdiff_t)an_conv_out(h, k, s) * an_conv_out(wd, k, s) * n;
     if (k == 1 && s == 1) {
         an_conv1x1_forward(y, x, w, ldw, cout, cin, q);
         return;
@@ -91,7 +87,7 @@ void an_conv2d_forward(float *y, const float *x, const float *w, int ldw, int co
 void an_conv2d_backward(float *dx, float *dw, const float *dy, const float *x, const float *w, int ldw,
                         int cout, int cin, int n, int h, int wd, int k, int s, float *col)
 {
-    const ptrdiff_t q = (ptrdiff_t)n * an_conv_out(h, k, s) * an_conv_out(wd, k, s);
+    const ptrdiff_t q = (ptrdiff_t)an_conv_out(h, k, s) * an_conv_out(wd, k, s) * n;
     const int kk = cin * k * k;
     if (k == 1 && s == 1) {
         an_conv1x1_backward(dx, dw, dy, x, w, ldw, cout, cin, q);
@@ -122,9 +118,9 @@ void an_conv2d_forward_ref(float *y, const float *x, const float *w, int ldw, in
                                 int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
                                 if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
                                 acc += (double)w[(ptrdiff_t)co * ldw + (ci * k + ky) * k + kx] *
-                                       x[(((ptrdiff_t)ci * n + j) * h + iy) * wd + ix];
+                                       x[(((ptrdiff_t)ci * h + iy) * wd + ix) * n + j];
                             }
-                    y[(((ptrdiff_t)co * n + j) * ho + oy) * wo + ox] = (float)acc;
+                    y[(((ptrdiff_t)co * ho + oy) * wo + ox) * n + j] = (float)acc;
                 }
 }
 
@@ -136,14 +132,14 @@ void an_conv2d_backward_ref(float *dx, float *dw, const float *dy, const float *
         for (int j = 0; j < n; j++)
             for (int oy = 0; oy < ho; oy++)
                 for (int ox = 0; ox < wo; ox++) {
-                    float g = dy[(((ptrdiff_t)co * n + j) * ho + oy) * wo + ox];
+                    float g = dy[(((ptrdiff_t)co * ho + oy) * wo + ox) * n + j];
                     for (int ci = 0; ci < cin; ci++)
                         for (int ky = 0; ky < k; ky++)
                             for (int kx = 0; kx < k; kx++) {
                                 int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
                                 if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
                                 ptrdiff_t wi = (ptrdiff_t)co * ldw + (ci * k + ky) * k + kx;
-                                ptrdiff_t xi = (((ptrdiff_t)ci * n + j) * h + iy) * wd + ix;
+                                ptrdiff_t xi = (((ptrdiff_t)ci * h + iy) * wd + ix) * n + j;
                                 if (dw) dw[wi] += g * x[xi];
                                 if (dx) dx[xi] += g * w[wi];
                             }

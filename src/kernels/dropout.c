@@ -24,21 +24,21 @@ void an_dropout_backward(float *dx, const float *dy, const uint8_t *mask, size_t
 void an_drop_connect_forward(float *y, const float *x, const uint8_t *mask, int c, int n, int hw, float keep)
 {
     const float scale = 1.0f / keep;
-    for (int ch = 0; ch < c; ch++)
-        for (int j = 0; j < n; j++) {
-            const ptrdiff_t o = ((ptrdiff_t)ch * n + j) * hw;
-            const float f = mask[j] ? scale : 0.0f;
-            for (int i = 0; i < hw; i++) y[o + i] = x[o + i] * f;
-        }
+    const ptrdiff_t pixels = (ptrdiff_t)c * hw;
+    for (ptrdiff_t p = 0; p < pixels; p++) {
+        const float *restrict xp = x + p * n;
+        float *restrict yp = y + p * n;
+        for (int j = 0; j < n; j++) yp[j] = mask[j] ? xp[j] * scale : 0.0f;
+    }
 }
 
 void an_drop_connect_backward(float *dx, const float *dy, const uint8_t *mask, int c, int n, int hw, float keep)
 {
     const float scale = 1.0f / keep;
-    for (int ch = 0; ch < c; ch++)
-        for (int j = 0; j < n; j++) {
-            if (!mask[j]) continue;
-            const ptrdiff_t o = ((ptrdiff_t)ch * n + j) * hw;
-            for (int i = 0; i < hw; i++) dx[o + i] += dy[o + i] * scale;
-        }
+    const ptrdiff_t pixels = (ptrdiff_t)c * hw;
+    for (ptrdiff_t p = 0; p < pixels; p++) {
+        const float *restrict gp = dy + p * n;
+        float *restrict dp = dx + p * n;
+        for (int j = 0; j < n; j++) dp[j] += mask[j] ? gp[j] * scale : 0.0f;
+    }
 }

@@ -1,40 +1,41 @@
-/* dwconv.c - depthwise convolution on CNHW planes (see dwconv.h).
- * The fast path hoists the padding tests out of the inner loop: for each kernel column it
- * computes the range of output columns that read inside the image, so the inner loop is a
- * branch-free multiply-add over a row (unit stride in both arrays when s = 1). */
+/* dwconv.c - depthwise convolution on CHWN activations (see dwconv.h, layout.h).
+ *
+ * Every output pixel is a vector of n samples: for each kernel tap that lands inside the image
+ * the kernel adds w * x[iy][ix][0..n) to it, a unit-stride multiply-add the compiler turns into
+ * vector FMAs; padding tests happen once per tap, outside that loop. The weight gradient keeps
+ * one n-wide accumulator per tap (per-thread scratch) and reduces it over the batch at the end.
+ */
 #include "alphanet/kernels/dwconv.h"
 
 #include <string.h>
 
 #include "alphanet/kernels/layout.h"
-#include "window.h"
+#include "scratch.h"
 
 void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,
                        int c, int n, int h, int wd, int k, int s)
 {
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
-    int lo[16], hi[16]; /* k <= 15 */
-    for (int kx = 0; kx < k; kx++) an_window_range(&lo[kx], &hi[kx], wd, wo, pad, kx, s);
     for (int ch = 0; ch < c; ch++) {
         const float *wc = w + ch * wcs;
-        for (int j = 0; j < n; j++) {
-            const float *xp = x + ((ptrdiff_t)ch * n + j) * h * wd;
-            float *yp = y + ((ptrdiff_t)ch * n + j) * ho * wo;
-            memset(yp, 0, sizeof(float) * ho * wo);
-            for (int oy = 0; oy < ho; oy++) {
-                float *yr = yp + (ptrdiff_t)oy * wo;
+        const float *xc = x + (ptrdiff_t)ch * h * wd * n;
+        float *yc = y + (ptrdiff_t)ch * ho * wo * n;
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++) {
+                float *restrict acc = yc + ((ptrdiff_t)oy * wo + ox) * n;
+                memset(acc, 0, sizeof(float) * n);
                 for (int ky = 0; ky < k; ky++) {
-                    int iy = oy * s - pad + ky;
+                    const int iy = oy * s - pad + ky;
                     if (iy < 0 || iy >= h) continue;
-                    const float *xr = xp + (ptrdiff_t)iy * wd - pad;
                     for (int kx = 0; kx < k; kx++) {
+                        const int ix = ox * s - pad + kx;
+                        if (ix < 0 || ix >= wd) continue;
                         const float wv = wc[ky * wrs + kx];
-                        const float *xs = xr + kx;
-                        for (int ox = lo[kx]; ox < hi[kx]; ox++) yr[ox] += wv * xs[ox * s];
+                        const float *restrict xr = xc + ((ptrdiff_t)iy * wd + ix) * n;
+                        for (int j = 0; j < n; j++) acc[j] += wv * xr[j];
                     }
                 }
             }
-        }
     }
 }
 
@@ -42,42 +43,55 @@ void an_dwconv_backward(float *dx, float *dw, const float *dy, const float *x, c
                         ptrdiff_t wcs, ptrdiff_t wrs, int c, int n, int h, int wd, int k, int s)
 {
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
-    int lo[16], hi[16];
-    for (int kx = 0; kx < k; kx++) an_window_range(&lo[kx], &hi[kx], wd, wo, pad, kx, s);
+    float *dwt = dw ? an_scratch(0, (size_t)k * k * n) : NULL;
     for (int ch = 0; ch < c; ch++) {
         const float *wc = w + ch * wcs;
-        double acc[16 * 16];
-        for (int i = 0; i < k * k; i++) acc[i] = 0.0;
-        for (int j = 0; j < n; j++) {
-            const ptrdiff_t xo = ((ptrdiff_t)ch * n + j) * h * wd;
-            const float *xp = dw ? x + xo : NULL;
-            float *dxp = dx ? dx + xo : NULL;
-            const float *dyp = dy + ((ptrdiff_t)ch * n + j) * ho * wo;
-            for (int oy = 0; oy < ho; oy++) {
-                const float *gr = dyp + (ptrdiff_t)oy * wo;
+        const float *xc = dw ? x + (ptrdiff_t)ch * h * wd * n : NULL;
+        float *dxc = dx ? dx + (ptrdiff_t)ch * h * wd * n : NULL;
+        const float *gc = dy + (ptrdiff_t)ch * ho * wo * n;
+        if (dwt) memset(dwt, 0, sizeof(float) * k * k * n);
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++) {
+                const float *restrict g = gc + ((ptrdiff_t)oy * wo + ox) * n;
                 for (int ky = 0; ky < k; ky++) {
-                    int iy = oy * s - pad + ky;
+                    const int iy = oy * s - pad + ky;
                     if (iy < 0 || iy >= h) continue;
-                    const ptrdiff_t ro = (ptrdiff_t)iy * wd - pad;
                     for (int kx = 0; kx < k; kx++) {
-                        if (dw) {
-                            const float *xs = xp + ro + kx;
-                            float a = 0.0f;
-                            for (int ox = lo[kx]; ox < hi[kx]; ox++) a += gr[ox] * xs[ox * s];
-                            acc[ky * k + kx] += a;
+                        const int ix = ox * s - pad + kx;
+                        if (ix < 0 || ix >= wd) continue;
+                        const ptrdiff_t xo = ((ptrdiff_t)iy * wd + ix) * n;
+                        if (dwt) {
+                            float *restrict a = dwt + (ky * k + kx) * n;
+                            const float *restrict xr = xc + xo;
+                            for (int j = 0; j < n; j++) a[j] += g[j] * xr[j];
                         }
-                        if (dxp) {
+                        if (dxc) {
                             const float wv = wc[ky * wrs + kx];
-                            float *ds = dxp + ro + kx;
-                            for (int ox = lo[kx]; ox < hi[kx]; ox++) ds[ox * s] += wv * gr[ox];
+                            float *restrict d = dxc + xo;
+                            for (int j = 0; j < n; j++) d[j] += wv * g[j];
                         }
                     }
                 }
             }
+        if (dwt)
+            for (int t = 0; t < k * k; t++) {
+                float sum = 0.0f;
+                for (int j = 0; j < n; j++) sum += dwt[t * n + j];
+                dw[ch * wcs + (t / k) * wrs + t % k] += sum;
+            }
+        else if (dw) { /* scratch allocation failed: plain loops, same result */
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            const int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                            float sum = 0.0f;
+                            for (int j = 0; j < n; j++)
+                                sum += gc[((ptrdiff_t)oy * wo + ox) * n + j] * xc[((ptrdiff_t)iy * wd + ix) * n + j];
+                            dw[ch * wcs + ky * wrs + kx] += sum;
+                        }
         }
-        if (dw)
-            for (int ky = 0; ky < k; ky++)
-                for (int kx = 0; kx < k; kx++) dw[ch * wcs + ky * wrs + kx] += (float)acc[ky * k + kx];
     }
 }
 
@@ -94,9 +108,9 @@ void an_dwconv_forward_ref(float *y, const float *x, const float *w, ptrdiff_t w
                         for (int kx = 0; kx < k; kx++) {
                             int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
                             if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                            acc += (double)w[ch * wcs + ky * wrs + kx] * x[(((ptrdiff_t)ch * n + j) * h + iy) * wd + ix];
+                            acc += (double)w[ch * wcs + ky * wrs + kx] * x[(((ptrdiff_t)ch * h + iy) * wd + ix) * n + j];
                         }
-                    y[(((ptrdiff_t)ch * n + j) * ho + oy) * wo + ox] = (float)acc;
+                    y[(((ptrdiff_t)ch * ho + oy) * wo + ox) * n + j] = (float)acc;
                 }
 }
 
@@ -108,12 +122,12 @@ void an_dwconv_backward_ref(float *dx, float *dw, const float *dy, const float *
         for (int j = 0; j < n; j++)
             for (int oy = 0; oy < ho; oy++)
                 for (int ox = 0; ox < wo; ox++) {
-                    float g = dy[(((ptrdiff_t)ch * n + j) * ho + oy) * wo + ox];
+                    float g = dy[(((ptrdiff_t)ch * ho + oy) * wo + ox) * n + j];
                     for (int ky = 0; ky < k; ky++)
                         for (int kx = 0; kx < k; kx++) {
                             int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
                             if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                            ptrdiff_t xi = (((ptrdiff_t)ch * n + j) * h + iy) * wd + ix;
+                            ptrdiff_t xi = (((ptrdiff_t)ch * h + iy) * wd + ix) * n + j;
                             if (dw) dw[ch * wcs + ky * wrs + kx] += g * x[xi];
                             if (dx) dx[xi] += g * w[ch * wcs + ky * wrs + kx];
                         }

@@ -4,6 +4,7 @@
 #include "alphanet/kernels/resize.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #define MAXTAPS 4
 
@@ -48,70 +49,72 @@ static void bicubic_taps(taps *t, int o, int in, int out)
 
 typedef void (*taps_fn)(taps *, int, int, int);
 
-static void resize_forward(float *y, const float *x, ptrdiff_t planes, int hin, int win, int hout, int wout,
+/* y[c][oy][ox][:] = sum_a sum_b wy_a wx_b x[c][iy_a][ix_b][:], vectorised over the n samples. */
+static void resize_forward(float *y, const float *x, int c, int n, int hin, int win, int hout, int wout,
                            taps_fn fn, int ntaps)
 {
-    for (ptrdiff_t p = 0; p < planes; p++) {
-        const float *xp = x + p * hin * win;
-        float *yp = y + p * hout * wout;
+    for (int ch = 0; ch < c; ch++) {
+        const float *xc = x + (ptrdiff_t)ch * hin * win * n;
+        float *yc = y + (ptrdiff_t)ch * hout * wout * n;
         for (int oy = 0; oy < hout; oy++) {
             taps ty;
             fn(&ty, oy, hin, hout);
             for (int ox = 0; ox < wout; ox++) {
                 taps tx;
                 fn(&tx, ox, win, wout);
-                float acc = 0.0f;
-                for (int a = 0; a < ntaps; a++) {
-                    const float *row = xp + (ptrdiff_t)ty.idx[a] * win;
-                    float r = 0.0f;
-                    for (int b = 0; b < ntaps; b++) r += tx.wt[b] * row[tx.idx[b]];
-                    acc += ty.wt[a] * r;
-                }
-                yp[oy * wout + ox] = acc;
+                float *restrict acc = yc + ((ptrdiff_t)oy * wout + ox) * n;
+                for (int j = 0; j < n; j++) acc[j] = 0.0f;
+                for (int a = 0; a < ntaps; a++)
+                    for (int b = 0; b < ntaps; b++) {
+                        const float wt = ty.wt[a] * tx.wt[b];
+                        const float *restrict xp = xc + ((ptrdiff_t)ty.idx[a] * win + tx.idx[b]) * n;
+                        for (int j = 0; j < n; j++) acc[j] += wt * xp[j];
+                    }
             }
         }
     }
 }
 
-static void resize_backward(float *dx, const float *dy, ptrdiff_t planes, int hin, int win, int hout, int wout,
+static void resize_backward(float *dx, const float *dy, int c, int n, int hin, int win, int hout, int wout,
                             taps_fn fn, int ntaps)
 {
-    for (ptrdiff_t p = 0; p < planes; p++) {
-        float *dxp = dx + p * hin * win;
-        const float *dyp = dy + p * hout * wout;
+    for (int ch = 0; ch < c; ch++) {
+        float *dxc = dx + (ptrdiff_t)ch * hin * win * n;
+        const float *dyc = dy + (ptrdiff_t)ch * hout * wout * n;
         for (int oy = 0; oy < hout; oy++) {
             taps ty;
             fn(&ty, oy, hin, hout);
             for (int ox = 0; ox < wout; ox++) {
                 taps tx;
                 fn(&tx, ox, win, wout);
-                const float g = dyp[oy * wout + ox];
-                for (int a = 0; a < ntaps; a++) {
-                    float *row = dxp + (ptrdiff_t)ty.idx[a] * win;
-                    const float ga = g * ty.wt[a];
-                    for (int b = 0; b < ntaps; b++) row[tx.idx[b]] += ga * tx.wt[b];
-                }
+                const float *restrict g = dyc + ((ptrdiff_t)oy * wout + ox) * n;
+                for (int a = 0; a < ntaps; a++)
+                    for (int b = 0; b < ntaps; b++) {
+                        const float wt = ty.wt[a] * tx.wt[b];
+                        float *restrict d = dxc + ((ptrdiff_t)ty.idx[a] * win + tx.idx[b]) * n;
+                        for (int j = 0; j < n; j++) d[j] += wt * g[j];
+                    }
             }
         }
     }
 }
 
-void an_resize_bilinear_forward(float *y, const float *x, ptrdiff_t planes, int hin, int win, int hout, int wout)
+void an_resize_bilinear_forward(float *y, const float *x, int c, int n, int hin, int win, int hout, int wout)
 {
-    resize_forward(y, x, planes, hin, win, hout, wout, bilinear_taps, 2);
+    resize_forward(y, x, c, n, hin, win, hout, wout, bilinear_taps, 2);
 }
 
-void an_resize_bilinear_backward(float *dx, const float *dy, ptrdiff_t planes, int hin, int win, int hout, int wout)
+void an_resize_bilinear_backward(float *dx, const float *dy, int c, int n, int hin, int win, int hout, int wout)
 {
-    resize_backward(dx, dy, planes, hin, win, hout, wout, bilinear_taps, 2);
+    resize_backward(dx, dy, c, n, hin, win, hout, wout, bilinear_taps, 2);
 }
 
-void an_resize_bicubic_forward(float *y, const float *x, ptrdiff_t planes, int hin, int win, int hout, int wout)
+void an_resize_bicubic_forward(float *y, const float *x, int c, int n, int hin, int win, int hout, int wout)
 {
-    resize_forward(y, x, planes, hin, win, hout, wout, bicubic_taps, 4);
+    resize_forward(y, x, c, n, hin, win, hout, wout, bicubic_taps, 4);
 }
 
-void an_resize_bicubic_backward(float *dx, const float *dy, ptrdiff_t planes, int hin, int win, int hout, int wout)
+void an_resize_bicubic_backward(float *dx, const float *dy, int c, int n, int hin, int win, int hout, int wout)
 {
-    resize_backward(dx, dy, planes, hin, win, hout, wout, bicubic_taps, 4);
+    resize_backward(dx, dy, c, n, hin, win, hout, wout, bicubic_taps, 4);
 }

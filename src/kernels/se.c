@@ -14,7 +14,7 @@ void an_se_forward(float *y, float *cache, const float *x, const float *w1, int 
 {
     const ptrdiff_t cn = (ptrdiff_t)c * n, rn = (ptrdiff_t)r * n;
     float *s = cache, *z1 = s + cn, *h = z1 + rn, *z2 = h + rn;
-    an_gap_forward(s, x, cn, hw);
+    an_gap_forward(s, x, c, n, hw);
     an_sgemm(r, n, c, 1.0f, w1, ld1, 1, s, n, 1, 0.0f, z1, n, 1);
     for (int i = 0; i < r; i++)
         for (int j = 0; j < n; j++) z1[(ptrdiff_t)i * n + j] += b1[i];
@@ -22,12 +22,16 @@ void an_se_forward(float *y, float *cache, const float *x, const float *w1, int 
     an_sgemm(c, n, r, 1.0f, w2, ld2, 1, h, n, 1, 0.0f, z2, n, 1);
     for (int i = 0; i < c; i++)
         for (int j = 0; j < n; j++) z2[(ptrdiff_t)i * n + j] += b2[i];
-    for (ptrdiff_t p = 0; p < cn; p++) {
-        float g = z2[p] + 3.0f;
-        g = (g < 0.0f ? 0.0f : (g > 6.0f ? 6.0f : g)) * (1.0f / 6.0f);
-        const float *xp = x + p * hw;
-        float *yp = y + p * hw;
-        for (int i = 0; i < hw; i++) yp[i] = xp[i] * g;
+    /* g = hsigmoid(z2) into the scratch tail, then y[c][i][j] = x[c][i][j] * g[c][j] */
+    float *g = z2 + cn;
+    an_hsigmoid_forward(g, z2, (size_t)cn);
+    for (int ch = 0; ch < c; ch++) {
+        const float *restrict gc = g + (ptrdiff_t)ch * n;
+        for (int i = 0; i < hw; i++) {
+            const float *restrict xp = x + ((ptrdiff_t)ch * hw + i) * n;
+            float *restrict yp = y + ((ptrdiff_t)ch * hw + i) * n;
+            for (int j = 0; j < n; j++) yp[j] = xp[j] * gc[j];
+        }
     }
 }
 
@@ -39,19 +43,24 @@ void an_se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, c
     const float *s = cache, *z1 = s + cn, *h = z1 + rn, *z2 = h + rn;
     float *dz2 = (float *)z2 + cn, *dh = dz2 + cn, *ds = dh + rn;
 
-    /* y = x * g: dg = <dy, x> over the plane; dx += dy * g. */
-    for (ptrdiff_t p = 0; p < cn; p++) {
-        const float *xp = x + p * hw, *gp = dy + p * hw;
-        float g = z2[p] + 3.0f;
-        g = (g < 0.0f ? 0.0f : (g > 6.0f ? 6.0f : g)) * (1.0f / 6.0f);
-        float dg = 0.0f;
-        for (int i = 0; i < hw; i++) dg += gp[i] * xp[i];
-        dz2[p] = (z2[p] > -3.0f && z2[p] < 3.0f) ? dg * (1.0f / 6.0f) : 0.0f;
-        if (dx) {
-            float *dxp = dx + p * hw;
-            for (int i = 0; i < hw; i++) dxp[i] += gp[i] * g;
+    /* y = x * g: dg[c][j] = sum_i dy[c][i][j] x[c][i][j]; dx += dy * g. g is recomputed from z2
+     * into ds (free until the end). */
+    float *g = ds;
+    an_hsigmoid_forward(g, z2, (size_t)cn);
+    for (int ch = 0; ch < c; ch++) {
+        float *restrict dg = dz2 + (ptrdiff_t)ch * n;
+        const float *restrict gc = g + (ptrdiff_t)ch * n;
+        for (int j = 0; j < n; j++) dg[j] = 0.0f;
+        for (int i = 0; i < hw; i++) {
+            const float *restrict xp = x + ((ptrdiff_t)ch * hw + i) * n, *restrict gp = dy + ((ptrdiff_t)ch * hw + i) * n;
+            for (int j = 0; j < n; j++) dg[j] += gp[j] * xp[j];
+            if (dx) {
+                float *restrict dxp = dx + ((ptrdiff_t)ch * hw + i) * n;
+                for (int j = 0; j < n; j++) dxp[j] += gp[j] * gc[j];
+            }
         }
     }
+    for (ptrdiff_t p = 0; p < cn; p++) dz2[p] = (z2[p] > -3.0f && z2[p] < 3.0f) ? dz2[p] * (1.0f / 6.0f) : 0.0f;
     /* z2 = W2 h + b2 */
     if (db2)
         for (int i = 0; i < c; i++)
@@ -67,6 +76,6 @@ void an_se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, c
     if (dw1) an_sgemm(r, c, n, 1.0f, dh, n, 1, s, 1, n, 1.0f, dw1, ld1, 1);
     if (dx) {
         an_sgemm(c, n, r, 1.0f, w1, 1, ld1, dh, n, 1, 0.0f, ds, n, 1);
-        an_gap_backward(dx, ds, cn, hw);
+        an_gap_backward(dx, ds, c, n, hw);
     }
 }

@@ -1,5 +1,5 @@
-/* bn.h - batch normalisation over CNHW activations: channel ch owns the contiguous run
- * x[ch][0 .. m-1] with m = N*H*W. gamma, beta, running mean/var: the first c entries of the
+/* bn.h - batch normalisation over CHWN activations: channel ch owns the contiguous run
+ * x[ch][0 .. m-1] with m = H*W*N. gamma, beta, running mean/var: the first c entries of the
  * supernet's vectors (slicing is just a shorter length).
  *
  * Training mode normalises with the batch's biased variance, like PyTorch; it keeps no running

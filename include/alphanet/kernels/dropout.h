@@ -3,7 +3,7 @@
  * thread count or rank count, and reproducible after a resume.
  *
  * Dropout: y = x * mask / (1 - p), mask[i] in {0, 1} with P(mask = 1) = 1 - p.
- * Drop-connect (stochastic depth on a residual branch): x [c][n][hw], sample j of every channel
+ * Drop-connect (stochastic depth on a residual branch): x [c][hw][n], sample j of every pixel
  * scaled by mask[j] / keep, mask [n] with P(mask = 1) = keep.
  */
 #ifndef ALPHANET_KERNELS_DROPOUT_H

@@ -1,7 +1,8 @@
 /* dwconv.h - depthwise k x k convolution (groups = channels, no bias), stride 1 or 2, padding k/2,
  * any odd k (3, 5 and 7 are used).
  *
- * x [c][n][h][wd], y [c][n][ho][wo] (CNHW, layout.h).
+ * x [c][h][wd][n], y [c][ho][wo][n] (CHWN, layout.h): each tap is a multiply-add over the n
+ * samples of one pixel, contiguous, with the padding tests outside that loop.
  * Weight view: channel ch's k x k kernel starts at w + ch * wcs, rows wrs apart. For a kernel
  * stored as [C][1][K][K] and used whole: wcs = K*K, wrs = K. The active k x k centre crop of a
  * K x K kernel is the view an_dwconv_view(w, K, k) with the same strides: no copy.

@@ -1,12 +1,19 @@
 /* layout.h - the memory layout every kernel in this library uses, stated once.
  *
- * Activations are float32 tensors in CNHW order: x[c][n][h][w], contiguous, so that
- *   - a 1x1 convolution over the whole batch is ONE GEMM, Y[cout][N*H*W] = W[cout][cin] X[cin][N*H*W],
- *     with a long inner dimension that BLIS packs efficiently;
- *   - batch normalisation reduces over one contiguous run of N*H*W floats per channel;
- *   - a depthwise convolution or a resize works on N*C independent contiguous H x W planes.
+ * Activations are float32 tensors in CHWN order: x[c][h][w][n], contiguous, the batch innermost.
+ *   - A 1x1 convolution over the whole batch is ONE GEMM, Y[cout][H*W*N] = W[cout][cin] X[cin][H*W*N],
+ *     with a long inner dimension that BLIS packs efficiently (the same as CNHW would give).
+ *   - Batch normalisation reduces over one contiguous run of H*W*N floats per channel.
+ *   - Every spatial operation (depthwise convolution, pooling, resize, squeeze-and-excitation,
+ *     drop-connect) works on "pixels" that are vectors of N contiguous floats, one per sample, so
+ *     it vectorises across the batch. The images here are small (28 x 28 down to 2 x 2 on
+ *     Fashion-MNIST, 7 x 7 at the end of ImageNet nets): vectorising along an image row would
+ *     run on 2-14 lanes with a padding test per tap, while the batch gives 16-256 lanes with the
+ *     padding tests outside the vector loop. Measured on the depthwise 5x5 layers of the default
+ *     space (batch 64): 3-8x faster than the same kernel on NCHW/CNHW planes.
  * A feature vector per sample (after global pooling) is the same layout with H = W = 1: x[c][n].
  * Logits are the one exception: y[n][k], one row per sample, which is what the losses want.
+ * Input images arrive as [n][h][w][c] bytes and are transposed once, when a batch is built.
  *
  * Weights keep PyTorch's layouts and names so checkpoints can be exchanged with the official
  * model without reshaping: conv [cout][cin][k][k], depthwise [c][1][k][k], linear [out][in].

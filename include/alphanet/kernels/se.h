@@ -2,7 +2,7 @@
  *   s = global average pool of x per (channel, sample)               s [c][n]
  *   z1 = W1 s + b1, h = relu(z1)                                       z1, h [r][n]
  *   z2 = W2 h + b2, g = hsigmoid(z2)                                   z2, g [c][n]
- *   y = x * g, broadcast over each H x W plane                         x, y [c][n][hw]
+ *   y = x * g, broadcast over the H x W pixels                         x, y [c][hw][n]
  * W1 is the reduce conv [R_full][C_full] (row stride ld1 = C_full), sliced to [r][c];
  * W2 the expand conv [C_full][R_full] (ld2 = R_full), sliced to [c][r]; b1 [r], b2 [c].
  * `cache` holds an_se_cache_size(c, r, n) floats: the forward saves s, z1, h and z2 in it and
