@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* mask[i] = 1 with probability keep, 0 otherwise, for i in [0, n). */
+/* mask[i] = 1 with probability keep, 0 otherwise, for i in [0, n): mask[i] = (u_i < keep) with
+ * u_i uniform on the 2^24 grid of [0, 1), so keep = 1 gives all ones and keep = 0 all zeros, and a
+ * shorter mask is a prefix of a longer one with the same seed and stream. */
 void an_bernoulli_mask(uint8_t *mask, size_t n, float keep, uint64_t seed, uint64_t stream);
 
 void an_dropout_forward(float *y, const float *x, const uint8_t *mask, size_t n, float p);

@@ -3,7 +3,8 @@
  *   C[m][n] = alpha * sum_p A[i][p] B[p][j] + beta * C[i][j]
  * where element (i, j) of a matrix X lives at x[i * rsx + j * csx]. Transposes are expressed with
  * strides (swap rs and cs), and slices of larger tensors with the full tensor's row stride, so a
- * subnet's weight slice is used in place. beta = 1 accumulates, as backward passes do.
+ * subnet's weight slice is used in place. beta = 1 accumulates, as backward passes do; with
+ * beta = 0, C is never read (BLAS convention), so uninitialised or NaN output memory is fine.
  * BLIS requires that one of the two strides of each matrix be 1; all views in this project are.
  */
 #ifndef ALPHANET_KERNELS_GEMM_H
