@@ -14,10 +14,13 @@ static _Thread_local char err_buf[1024];
 
 an_status an_error(an_status st, const char *fmt, ...)
 {
+    /* format into a temporary first: callers may pass an_error_message() as an argument */
+    char tmp[sizeof err_buf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(err_buf, tmp, sizeof err_buf);
     return st;
 }
 

@@ -1,0 +1,82 @@
+/* config.h - the YAML configuration of a run (libyaml), and command-line overrides.
+ *
+ * A config file has the sections space (required), data, train, eval and run; every key is
+ * listed in docs/config.md with its default. Loading is strict: an unknown key, a value of the
+ * wrong type or out of range, or an inconsistent combination is an error whose message names the
+ * file, line and column, the key, what was expected and what is allowed. Overrides
+ * "section.key=value" (the --set option) are parsed as YAML values and go through the same checks;
+ * their errors name the override instead of a file position.
+ */
+#ifndef ALPHANET_IO_CONFIG_H
+#define ALPHANET_IO_CONFIG_H
+
+#include <stdio.h>
+
+#include "alphanet/common.h"
+#include "alphanet/nn/space.h"
+
+#define AN_PATH_MAX 1024
+
+typedef enum { AN_DISTILL_ALPHA = 0, AN_DISTILL_KL, AN_DISTILL_NONE } an_distill_kind;
+
+typedef struct {
+    char dataset[32];      /* "fashion-mnist" | "hdf5" */
+    char dir[AN_PATH_MAX]; /* folder of the IDX files, or of train.h5 / test.h5 */
+    int validation;        /* training images held out for validation */
+    int crop_padding;      /* random-crop padding in pixels (0 = no crop) */
+    int hflip;
+    int nchannels_norm;    /* entries in mean/std (= space.in_channels) */
+    float mean[4], std[4];
+    long limit;            /* use only the first `limit` training images (0 = all); for tests */
+} an_data_cfg;
+
+typedef struct {
+    long seed;
+    double epochs;          /* may be fractional (e.g. 0.5) for short runs */
+    int batch;              /* global batch */
+    double lr;              /* base learning rate before batch scaling */
+    double momentum;
+    int nesterov;
+    double weight_decay;
+    double warmup_epochs;
+    double label_smoothing;
+    double grad_clip;       /* 0 = off */
+    double dropout, drop_connect;
+    an_distill_kind distill;
+    double alpha_min, alpha_max, iw_clip;
+    int num_random;
+    int sandwich;
+    double distill_warmup_epochs; /* 0 = off (official); else ramp the distillation loss weight from 0 */
+    long max_steps;         /* stop after this many steps (0 = run all epochs); for tests and benchmarks */
+} an_train_cfg;
+
+typedef struct {
+    double every_epochs;    /* 0 = only at the end */
+    int calib_batches;
+    int batch;
+} an_eval_cfg;
+
+typedef struct {
+    char dir[AN_PATH_MAX];
+    int log_every;
+} an_run_cfg;
+
+typedef struct {
+    char path[AN_PATH_MAX]; /* where it was loaded from ("" for a string) */
+    an_space space;
+    an_data_cfg data;
+    an_train_cfg train;
+    an_eval_cfg eval;
+    an_run_cfg run;
+} an_config;
+
+/* Loads `path` and applies `nset` overrides of the form "section.key=value". */
+an_status an_config_load(an_config *c, const char *path, int nset, char *const *sets);
+/* Same from a string; `name` is used in messages. */
+an_status an_config_parse(an_config *c, const char *text, size_t len, const char *name, int nset, char *const *sets);
+/* Writes the effective configuration (every key, defaults included) as YAML that loads back to
+ * the same values. */
+void an_config_dump(const an_config *c, FILE *fp);
+const char *an_distill_name(an_distill_kind k);
+
+#endif
