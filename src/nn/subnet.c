@@ -1,0 +1,610 @@
+/* subnet.c - forward and backward of one subnet on sliced supernet weights (see subnet.h).
+ *
+ * Data flow of one MBConv block (CHWN tensors, m = H*W*N floats per channel):
+ *   x -> [expand 1x1 -> BN -> swish] -> depthwise kxk/s -> BN -> swish -> [SE] -> project 1x1 -> BN
+ *     -> [drop-connect] -> + shortcut(x) -> out
+ *   shortcut(x) = x (same width, stride 1) | [avgpool 2x2 (pad = odd size)] -> [1x1 conv]
+ * Every intermediate the backward needs is kept on the tape (an arena of float buffers).
+ * The backward walks the blocks in reverse with a second, stack-like arena for gradients of
+ * activations, released block by block.
+ */
+#include "alphanet/nn/subnet.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alphanet/kernels/act.h"
+#include "alphanet/kernels/bn.h"
+#include "alphanet/kernels/conv.h"
+#include "alphanet/kernels/dropout.h"
+#include "alphanet/kernels/dwconv.h"
+#include "alphanet/kernels/layout.h"
+#include "alphanet/kernels/linear.h"
+#include "alphanet/kernels/pool.h"
+#include "alphanet/kernels/resize.h"
+#include "alphanet/kernels/se.h"
+#include "alphanet/rng.h"
+
+/* ------------------------------------------------------------------ arena */
+
+typedef struct {
+    char *base;
+    size_t cap, used;
+} chunk;
+
+typedef struct {
+    chunk c[32];
+    int n;
+    int failed;
+} arena;
+
+static void *arena_raw(arena *a, size_t bytes)
+{
+    bytes = (bytes + 63) / 64 * 64;
+    if (a->n > 0) {
+        chunk *c = &a->c[a->n - 1];
+        if (c->used + bytes <= c->cap) {
+            void *p = c->base + c->used;
+            c->used += bytes;
+            return p;
+        }
+    }
+    if (a->n == 32) {
+        a->failed = 1;
+        return NULL;
+    }
+    size_t cap = bytes > ((size_t)8 << 20) ? bytes : ((size_t)8 << 20);
+    char *p = an_alloc(cap);
+    if (!p) {
+        a->failed = 1;
+        return NULL;
+    }
+    a->c[a->n++] = (chunk){p, cap, bytes};
+    return p;
+}
+
+static float *arena_f(arena *a, size_t floats) { return arena_raw(a, floats * sizeof(float)); }
+
+static float *arena_zero(arena *a, size_t floats)
+{
+    float *p = arena_f(a, floats);
+    if (p) memset(p, 0, floats * sizeof(float));
+    return p;
+}
+
+static size_t arena_total(const arena *a)
+{
+    size_t t = 0;
+    for (int i = 0; i < a->n; i++) t += a->c[i].cap;
+    return t;
+}
+
+/* Frees everything when several chunks were needed and keeps one chunk of the total size, so
+ * the next pass of the same size fits in one chunk and allocates nothing. */
+static void arena_reset(arena *a)
+{
+    if (a->n > 1) {
+        size_t total = arena_total(a);
+        for (int i = 0; i < a->n; i++) an_free(a->c[i].base);
+        a->n = 0;
+        char *p = an_alloc(total);
+        if (p) a->c[a->n++] = (chunk){p, total, 0};
+    } else if (a->n == 1) {
+        a->c[0].used = 0;
+    }
+    a->failed = 0;
+}
+
+typedef struct {
+    int n;
+    size_t used;
+} arena_mark;
+
+static arena_mark arena_get_mark(const arena *a) { return (arena_mark){a->n, a->n ? a->c[a->n - 1].used : 0}; }
+
+static void arena_release(arena *a, arena_mark m)
+{
+    /* chunks added after the mark stay allocated (reused later); only rewind usage */
+    for (int i = m.n; i < a->n; i++) a->c[i].used = 0;
+    if (m.n > 0) a->c[m.n - 1].used = m.used;
+}
+
+static void arena_free_all(arena *a)
+{
+    for (int i = 0; i < a->n; i++) an_free(a->c[i].base);
+    a->n = 0;
+}
+
+/* ------------------------------------------------------------------ tape */
+
+typedef struct {
+    float *pre, *bn, *mean, *rstd; /* conv output, BN output (and saved statistics) */
+} bn_tape;
+
+typedef struct {
+    const an_block *b;
+    int cin, mid, cout, k, stride, r, h, ho, pad, identity, sc_conv;
+    float *x;                   /* block input [cin][h][h][n] */
+    bn_tape e;                  /* expand (when present) */
+    float *e_act;               /* depthwise input: swish(e.bn) or x */
+    bn_tape d;
+    float *d_act;               /* swish(d.bn) */
+    float *se_out, *se_cache;   /* SE output (= d_act when no SE) */
+    bn_tape p;
+    uint8_t *dc_mask;
+    float dc_keep;
+    float *pooled;              /* shortcut input after pooling (strided) */
+    float *out;
+} blk_tape;
+
+struct an_net_ws {
+    arena fwd, bwd;
+    /* last forward */
+    const an_supernet *net;
+    an_arch arch;
+    an_bn_mode mode;
+    int n, hin, win, res, valid;
+    float *xr;                  /* input at the subnet's resolution */
+    int stem_c, stem_h;
+    bn_tape s;
+    float *s_act;
+    int nblk;
+    blk_tape blk[256];
+    int fe_c, fe_h;
+    bn_tape f;
+    float *f_act, *g, *m_pre, *m_act, *m_drop;
+    uint8_t *drop_mask;
+    float drop_p;
+    int mix;
+    /* calibration accumulators */
+    double *cal_mean, *cal_var;
+    long *cal_count;
+    int *cal_channels;
+    int cal_nbn;
+};
+
+an_status an_net_ws_create(an_net_ws **ws)
+{
+    *ws = calloc(1, sizeof **ws);
+    if (!*ws) return an_error(AN_ERR_NOMEM, "out of memory (network workspace)");
+    return AN_OK;
+}
+
+void an_net_ws_free(an_net_ws *ws)
+{
+    if (!ws) return;
+    arena_free_all(&ws->fwd);
+    arena_free_all(&ws->bwd);
+    free(ws->cal_mean);
+    free(ws->cal_var);
+    free(ws->cal_count);
+    free(ws->cal_channels);
+    free(ws);
+}
+
+size_t an_net_ws_bytes(const an_net_ws *ws) { return arena_total(&ws->fwd) + arena_total(&ws->bwd); }
+
+const float *an_net_ws_stem_output(const an_net_ws *ws, int *c, int *h, int *w)
+{
+    if (!ws->valid) return NULL;
+    *c = ws->stem_c;
+    *h = *w = ws->stem_h;
+    return ws->s_act;
+}
+
+/* ------------------------------------------------------------------ forward helpers */
+
+static const float *P(const an_supernet *net, int idx) { return net->w + net->params[idx].offset; }
+
+/* conv output `pre` [c][m] -> BN -> bn (statistics per mode) */
+static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg, int pb, int bnidx, int c, ptrdiff_t m)
+{
+    arena *a = &ws->fwd;
+    t->bn = arena_f(a, (size_t)c * m);
+    if (!t->bn) return;
+    const float *gamma = P(net, pg), *beta = P(net, pb);
+    if (ws->mode == AN_BN_INFER) {
+        const an_bn_buf *b = &net->bn[bnidx];
+        an_bn_infer_forward(t->bn, t->pre, net->bn_mean + b->offset, net->bn_var + b->offset, gamma, beta, c, m,
+                            AN_BN_EPS);
+        return;
+    }
+    t->mean = arena_f(a, (size_t)c);
+    t->rstd = arena_f(a, (size_t)c);
+    if (!t->mean || !t->rstd) return;
+    an_bn_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS);
+    if (ws->mode == AN_BN_CALIB && ws->cal_mean) {
+        const an_bn_buf *b = &net->bn[bnidx];
+        an_bn_stats_accumulate(ws->cal_mean + b->offset, ws->cal_var + b->offset, t->pre, c, m);
+        ws->cal_count[bnidx]++;
+        ws->cal_channels[bnidx] = c;
+    }
+}
+
+static float *swish_new(arena *a, const float *x, size_t count)
+{
+    float *y = arena_f(a, count);
+    if (y) an_swish_forward(y, x, count);
+    return y;
+}
+
+static uint64_t stream_of(uint64_t step, unsigned tag) { return ((step + 1) << 32) | tag; }
+
+static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *t, const an_fwd_opts *o)
+{
+    arena *a = &ws->fwd;
+    const an_block *b = t->b;
+    const int n = ws->n, h = t->h, ho = t->ho;
+    const ptrdiff_t m = (ptrdiff_t)h * h * n, mo = (ptrdiff_t)ho * ho * n;
+    /* expand */
+    if (b->has_expand) {
+        t->e.pre = arena_f(a, (size_t)t->mid * m);
+        if (!t->e.pre) return AN_ERR_NOMEM;
+        an_conv1x1_forward(t->e.pre, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m);
+        bn_forward(ws, &t->e, net, b->p_ex_g, b->p_ex_b, b->bn_ex, t->mid, m);
+        if (!t->e.bn) return AN_ERR_NOMEM;
+        t->e_act = swish_new(a, t->e.bn, (size_t)t->mid * m);
+    } else {
+        t->e_act = t->x;
+    }
+    /* depthwise */
+    t->d.pre = arena_f(a, (size_t)t->mid * mo);
+    if (!t->e_act || !t->d.pre) return AN_ERR_NOMEM;
+    an_dwconv_forward(t->d.pre, t->e_act, an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), b->kmax * b->kmax, b->kmax,
+                      t->mid, n, h, h, t->k, t->stride);
+    bn_forward(ws, &t->d, net, b->p_dw_g, b->p_dw_b, b->bn_dw, t->mid, mo);
+    if (!t->d.bn) return AN_ERR_NOMEM;
+    t->d_act = swish_new(a, t->d.bn, (size_t)t->mid * mo);
+    if (!t->d_act) return AN_ERR_NOMEM;
+    /* squeeze-and-excitation */
+    if (b->se) {
+        t->se_out = arena_f(a, (size_t)t->mid * mo);
+        t->se_cache = arena_f(a, an_se_cache_size(t->mid, t->r, n));
+        if (!t->se_out || !t->se_cache) return AN_ERR_NOMEM;
+        an_se_forward(t->se_out, t->se_cache, t->d_act, P(net, b->p_se_rw), b->mid_max, P(net, b->p_se_rb),
+                      P(net, b->p_se_ew), b->se_max, P(net, b->p_se_eb), t->mid, t->r, n, ho * ho);
+    } else {
+        t->se_out = t->d_act;
+    }
+    /* project */
+    t->p.pre = arena_f(a, (size_t)t->cout * mo);
+    if (!t->p.pre) return AN_ERR_NOMEM;
+    an_conv1x1_forward(t->p.pre, t->se_out, P(net, b->p_pr_w), b->mid_max, t->cout, t->mid, mo);
+    bn_forward(ws, &t->p, net, b->p_pr_g, b->p_pr_b, b->bn_pr, t->cout, mo);
+    if (!t->p.bn) return AN_ERR_NOMEM;
+    float *branch = t->p.bn;
+    /* drop-connect: identity blocks of the last two stages, largest subnet only */
+    t->dc_mask = NULL;
+    if (o->drop_connect > 0 && t->identity && b->stage >= net->space.nstages - 2) {
+        const float rate = o->drop_connect * (float)b->global / (float)net->nblocks;
+        if (rate > 0) {
+            t->dc_keep = 1.0f - rate;
+            t->dc_mask = arena_raw(a, (size_t)n);
+            float *y = arena_f(a, (size_t)t->cout * mo);
+            if (!t->dc_mask || !y) return AN_ERR_NOMEM;
+            const uint64_t stream = stream_of(o->step, AN_STREAM_DROP_CONNECT(b->global));
+            for (int j = 0; j < n; j++)
+                t->dc_mask[j] = an_hash_uniform(o->seed, stream, (uint64_t)(o->sample0 + j)) < t->dc_keep;
+            an_drop_connect_forward(y, branch, t->dc_mask, t->cout, n, ho * ho, t->dc_keep);
+            branch = y;
+        }
+    }
+    /* shortcut and sum */
+    t->out = arena_f(a, (size_t)t->cout * mo);
+    if (!t->out) return AN_ERR_NOMEM;
+    if (t->identity) {
+        for (ptrdiff_t i = 0; i < (ptrdiff_t)t->cout * mo; i++) t->out[i] = branch[i] + t->x[i];
+        return AN_OK;
+    }
+    const float *sc_in = t->x;
+    t->pooled = NULL;
+    if (t->stride == 2) {
+        t->pooled = arena_f(a, (size_t)t->cin * mo);
+        if (!t->pooled) return AN_ERR_NOMEM;
+        an_avgpool2_forward(t->pooled, t->x, t->cin, n, h, h, t->pad);
+        sc_in = t->pooled;
+    }
+    if (t->sc_conv) {
+        an_conv1x1_forward(t->out, sc_in, P(net, b->p_sc_w), b->in_max, t->cout, t->cin, mo);
+        for (ptrdiff_t i = 0; i < (ptrdiff_t)t->cout * mo; i++) t->out[i] += branch[i];
+    } else {
+        for (ptrdiff_t i = 0; i < (ptrdiff_t)t->cout * mo; i++) t->out[i] = branch[i] + sc_in[i];
+    }
+    return AN_OK;
+}
+
+an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch *a, const float *x, int h, int w,
+                            int n, const an_fwd_opts *o, float *logits)
+{
+    const an_space *s = &net->space;
+    arena *ar = &ws->fwd;
+    an_status st = an_arch_validate(s, a);
+    if (st) return st;
+    if (h != w) return an_error(AN_ERR_ARG, "subnet forward: images must be square (got %dx%d)", h, w);
+    if (n < 1) return an_error(AN_ERR_ARG, "subnet forward: empty batch");
+    arena_reset(ar);
+    ws->valid = 0;
+    ws->net = net;
+    ws->arch = *a;
+    ws->mode = o->bn;
+    ws->n = n;
+    ws->hin = h;
+    ws->win = w;
+    const int C = s->in_channels, R = a->resolution;
+    ws->res = R;
+    /* resize to the subnet's resolution */
+    if (R != h) {
+        ws->xr = arena_f(ar, (size_t)C * R * R * n);
+        if (!ws->xr) goto nomem;
+        an_resize_bicubic_forward(ws->xr, x, C, n, h, w, R, R);
+    } else {
+        ws->xr = (float *)x;
+    }
+    /* stem */
+    const int cs = a->stem_width, hs = an_conv_out(R, 3, s->stem_stride);
+    const ptrdiff_t ms = (ptrdiff_t)hs * hs * n;
+    ws->stem_c = cs;
+    ws->stem_h = hs;
+    ws->s.pre = arena_f(ar, (size_t)cs * ms);
+    float *col = arena_f(ar, an_conv2d_col_size(C, n, R, R, 3, s->stem_stride));
+    if (!ws->s.pre || !col) goto nomem;
+    an_conv2d_forward(ws->s.pre, ws->xr, P(net, net->p_stem_w), net->params[net->p_stem_w].fan_in, cs, C, n, R, R, 3,
+                      s->stem_stride, col);
+    bn_forward(ws, &ws->s, net, net->p_stem_g, net->p_stem_b, net->bn_stem, cs, ms);
+    if (!ws->s.bn) goto nomem;
+    ws->s_act = swish_new(ar, ws->s.bn, (size_t)cs * ms);
+    if (!ws->s_act) goto nomem;
+    /* blocks */
+    float *cur = ws->s_act;
+    int cin = cs, hh = hs;
+    ws->nblk = 0;
+    for (int si = 0; si < s->nstages; si++) {
+        const an_stage_arch *g = &a->stage[si];
+        for (int d = 0; d < g->depth; d++) {
+            const an_block *b = &net->blocks[net->stage_first[si] + d];
+            blk_tape *t = &ws->blk[ws->nblk++];
+            memset(t, 0, sizeof *t);
+            t->b = b;
+            t->x = cur;
+            t->cin = cin;
+            t->cout = g->width;
+            t->mid = b->has_expand ? an_make_divisible((double)cin * g->expand, 8) : cin;
+            t->k = g->kernel;
+            t->stride = b->stride;
+            t->r = an_make_divisible(t->mid / 4, 8);
+            t->h = hh;
+            t->ho = an_conv_out(hh, t->k, t->stride);
+            t->pad = hh % 2;
+            t->identity = cin == t->cout && t->stride == 1;
+            t->sc_conv = cin != t->cout;
+            if (t->mid > b->mid_max || (b->se && t->r > b->se_max)) {
+                st = an_error(AN_ERR_INTERNAL, "block %d: active width %d exceeds the supernet's %d", b->global, t->mid,
+                              b->mid_max);
+                goto fail;
+            }
+            if ((st = block_forward(ws, net, t, o))) goto nomem;
+            cur = t->out;
+            cin = t->cout;
+            hh = t->ho;
+        }
+    }
+    /* head */
+    const int E = cin * s->head_expand, mix = a->mix_width, K = s->classes;
+    const ptrdiff_t mh = (ptrdiff_t)hh * hh * n;
+    ws->fe_c = E;
+    ws->fe_h = hh;
+    ws->mix = mix;
+    ws->f.pre = arena_f(ar, (size_t)E * mh);
+    if (!ws->f.pre) goto nomem;
+    an_conv1x1_forward(ws->f.pre, cur, P(net, net->p_fe_w), net->w7_max, E, cin, mh);
+    bn_forward(ws, &ws->f, net, net->p_fe_g, net->p_fe_b, net->bn_fe, E, mh);
+    if (!ws->f.bn) goto nomem;
+    ws->f_act = swish_new(ar, ws->f.bn, (size_t)E * mh);
+    ws->g = arena_f(ar, (size_t)E * n);
+    ws->m_pre = arena_f(ar, (size_t)mix * n);
+    if (!ws->f_act || !ws->g || !ws->m_pre) goto nomem;
+    an_gap_forward(ws->g, ws->f_act, E, n, hh * hh);
+    an_conv1x1_forward(ws->m_pre, ws->g, P(net, net->p_mix_w), net->params[net->p_mix_w].shape[1], mix, E, n);
+    ws->m_act = swish_new(ar, ws->m_pre, (size_t)mix * n);
+    if (!ws->m_act) goto nomem;
+    ws->m_drop = ws->m_act;
+    ws->drop_mask = NULL;
+    ws->drop_p = o->dropout;
+    if (o->dropout > 0) {
+        ws->drop_mask = arena_raw(ar, (size_t)mix * n);
+        ws->m_drop = arena_f(ar, (size_t)mix * n);
+        if (!ws->drop_mask || !ws->m_drop) goto nomem;
+        const uint64_t stream = stream_of(o->step, AN_STREAM_DROPOUT);
+        const float keep = 1.0f - o->dropout;
+        for (int c = 0; c < mix; c++)
+            for (int j = 0; j < n; j++)
+                ws->drop_mask[(size_t)c * n + j] =
+                    an_hash_uniform(o->seed, stream, (uint64_t)(o->sample0 + j) * (uint64_t)mix + (uint64_t)c) < keep;
+        an_dropout_forward(ws->m_drop, ws->m_act, ws->drop_mask, (size_t)mix * n, o->dropout);
+    }
+    an_linear_forward(logits, ws->m_drop, P(net, net->p_cls_w), net->params[net->p_cls_w].shape[1], P(net, net->p_cls_b),
+                      mix, K, n);
+    ws->valid = 1;
+    return AN_OK;
+nomem:
+    if (st == AN_OK || st == AN_ERR_NOMEM) st = an_error(AN_ERR_NOMEM, "out of memory in the subnet forward pass (batch %d)", n);
+fail:
+    return st;
+}
+
+/* ------------------------------------------------------------------ backward */
+
+/* dy of BN output -> dx of conv output (new zeroed buffer), gamma/beta grads */
+static float *bn_backward(arena *a, const an_supernet *net, float *grad, const bn_tape *t, const float *dbn, int pg,
+                          int pb, int c, ptrdiff_t m)
+{
+    float *dpre = arena_zero(a, (size_t)c * m);
+    if (!dpre) return NULL;
+    an_bn_train_backward(dpre, grad + net->params[pg].offset, grad + net->params[pb].offset, dbn, t->pre, t->mean,
+                         t->rstd, P(net, pg), c, m);
+    return dpre;
+}
+
+static float *swish_backward_new(arena *a, const float *dy, const float *x, size_t count)
+{
+    float *dx = arena_zero(a, count);
+    if (dx) an_swish_backward(dx, dy, x, count);
+    return dx;
+}
+
+an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float *dlogits, float *grad)
+{
+    if (!ws->valid || ws->mode != AN_BN_TRAIN || ws->net != net)
+        return an_error(AN_ERR_INTERNAL, "subnet backward without a training forward of the same network");
+    const an_space *s = &net->space;
+    arena *a = &ws->bwd;
+    arena_reset(a);
+    const int n = ws->n, mix = ws->mix, K = s->classes, E = ws->fe_c, hh = ws->fe_h;
+    const ptrdiff_t mh = (ptrdiff_t)hh * hh * n;
+#define G(idx) (grad + net->params[idx].offset)
+    /* classifier, dropout, mixing conv */
+    float *dm = arena_zero(a, (size_t)mix * n);
+    if (!dm) goto nomem;
+    an_linear_backward(dm, G(net->p_cls_w), G(net->p_cls_b), dlogits, ws->m_drop, P(net, net->p_cls_w),
+                       net->params[net->p_cls_w].shape[1], mix, K, n);
+    if (ws->drop_mask) {
+        float *d2 = arena_zero(a, (size_t)mix * n);
+        if (!d2) goto nomem;
+        an_dropout_backward(d2, dm, ws->drop_mask, (size_t)mix * n, ws->drop_p);
+        dm = d2;
+    }
+    float *dmp = swish_backward_new(a, dm, ws->m_pre, (size_t)mix * n);
+    float *dg = arena_zero(a, (size_t)E * n);
+    if (!dmp || !dg) goto nomem;
+    an_conv1x1_backward(dg, G(net->p_mix_w), dmp, ws->g, P(net, net->p_mix_w), net->params[net->p_mix_w].shape[1], mix, E, n);
+    float *dfa = arena_zero(a, (size_t)E * mh);
+    if (!dfa) goto nomem;
+    an_gap_backward(dfa, dg, E, n, hh * hh);
+    float *dfb = swish_backward_new(a, dfa, ws->f.bn, (size_t)E * mh);
+    if (!dfb) goto nomem;
+    float *dfp = bn_backward(a, net, grad, &ws->f, dfb, net->p_fe_g, net->p_fe_b, E, mh);
+    if (!dfp) goto nomem;
+    const int clast = ws->nblk ? ws->blk[ws->nblk - 1].cout : ws->stem_c;
+    float *dout = arena_zero(a, (size_t)clast * mh);
+    if (!dout) goto nomem;
+    const float *xlast = ws->nblk ? ws->blk[ws->nblk - 1].out : ws->s_act;
+    an_conv1x1_backward(dout, G(net->p_fe_w), dfp, xlast, P(net, net->p_fe_w), net->w7_max, E, clast, mh);
+
+    /* blocks, last to first; dout is the gradient of the block output */
+    for (int i = ws->nblk - 1; i >= 0; i--) {
+        const blk_tape *t = &ws->blk[i];
+        const an_block *b = t->b;
+        const int h = t->h, ho = t->ho;
+        const ptrdiff_t m = (ptrdiff_t)h * h * n, mo = (ptrdiff_t)ho * ho * n;
+        /* dx accumulates the branch and the shortcut; the temporaries after it are released
+         * at the end of the block, so the backward holds one input gradient per block */
+        float *dx = arena_zero(a, (size_t)t->cin * m);
+        if (!dx) goto nomem;
+        const arena_mark mark = arena_get_mark(a);
+        const float *dbranch = dout;
+        if (t->dc_mask) {
+            float *d2 = arena_zero(a, (size_t)t->cout * mo);
+            if (!d2) goto nomem;
+            an_drop_connect_backward(d2, dout, t->dc_mask, t->cout, n, ho * ho, t->dc_keep);
+            dbranch = d2;
+        }
+        float *dpp = bn_backward(a, net, grad, &t->p, dbranch, b->p_pr_g, b->p_pr_b, t->cout, mo);
+        float *dse = arena_zero(a, (size_t)t->mid * mo);
+        if (!dpp || !dse) goto nomem;
+        an_conv1x1_backward(dse, G(b->p_pr_w), dpp, t->se_out, P(net, b->p_pr_w), b->mid_max, t->cout, t->mid, mo);
+        float *dda = dse;
+        if (b->se) {
+            dda = arena_zero(a, (size_t)t->mid * mo);
+            if (!dda) goto nomem;
+            an_se_backward(dda, G(b->p_se_rw), G(b->p_se_rb), G(b->p_se_ew), G(b->p_se_eb), dse, t->d_act, t->se_cache,
+                           P(net, b->p_se_rw), b->mid_max, P(net, b->p_se_ew), b->se_max, t->mid, t->r, n, ho * ho);
+        }
+        float *ddb = swish_backward_new(a, dda, t->d.bn, (size_t)t->mid * mo);
+        if (!ddb) goto nomem;
+        float *ddp = bn_backward(a, net, grad, &t->d, ddb, b->p_dw_g, b->p_dw_b, t->mid, mo);
+        if (!ddp) goto nomem;
+        float *dea = b->has_expand ? arena_zero(a, (size_t)t->mid * m) : dx;
+        if (!dea) goto nomem;
+        an_dwconv_backward(dea, an_dwconv_view_mut(G(b->p_dw_w), b->kmax, t->k), ddp, t->e_act,
+                           an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), b->kmax * b->kmax, b->kmax, t->mid, n, h, h,
+                           t->k, t->stride);
+        if (b->has_expand) {
+            float *deb = swish_backward_new(a, dea, t->e.bn, (size_t)t->mid * m);
+            if (!deb) goto nomem;
+            float *dep = bn_backward(a, net, grad, &t->e, deb, b->p_ex_g, b->p_ex_b, t->mid, m);
+            if (!dep) goto nomem;
+            an_conv1x1_backward(dx, G(b->p_ex_w), dep, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m);
+        }
+        /* shortcut */
+        if (t->identity) {
+            for (ptrdiff_t q = 0; q < (ptrdiff_t)t->cin * m; q++) dx[q] += dout[q];
+        } else {
+            const float *dsc = dout;
+            float *dpool = NULL;
+            if (t->stride == 2) {
+                dpool = arena_zero(a, (size_t)t->cin * mo);
+                if (!dpool) goto nomem;
+            }
+            float *dsc_in = t->stride == 2 ? dpool : dx;
+            if (t->sc_conv) {
+                an_conv1x1_backward(dsc_in, G(b->p_sc_w), dsc, t->stride == 2 ? t->pooled : t->x, P(net, b->p_sc_w),
+                                    b->in_max, t->cout, t->cin, mo);
+            } else {
+                for (ptrdiff_t q = 0; q < (ptrdiff_t)t->cin * mo; q++) dsc_in[q] += dsc[q];
+            }
+            if (t->stride == 2) an_avgpool2_backward(dx, dpool, t->cin, n, h, h, t->pad);
+        }
+        arena_release(a, mark);
+        dout = dx;
+    }
+    /* stem */
+    {
+        const int cs = ws->stem_c, hs = ws->stem_h, C = s->in_channels, R = ws->res;
+        const ptrdiff_t ms = (ptrdiff_t)hs * hs * n;
+        float *dsb = swish_backward_new(a, dout, ws->s.bn, (size_t)cs * ms);
+        if (!dsb) goto nomem;
+        float *dsp = bn_backward(a, net, grad, &ws->s, dsb, net->p_stem_g, net->p_stem_b, cs, ms);
+        float *col = arena_f(a, an_conv2d_col_size(C, n, R, R, 3, s->stem_stride));
+        if (!dsp || !col) goto nomem;
+        an_conv2d_backward(NULL, G(net->p_stem_w), dsp, ws->xr, NULL, net->params[net->p_stem_w].fan_in, cs, C, n, R, R, 3,
+                           s->stem_stride, col);
+    }
+#undef G
+    return AN_OK;
+nomem:
+    return an_error(AN_ERR_NOMEM, "out of memory in the subnet backward pass (batch %d)", n);
+}
+
+/* ------------------------------------------------------------------ calibration */
+
+an_status an_calib_begin(an_net_ws *ws, const an_supernet *net)
+{
+    if (ws->cal_nbn != net->nbn || !ws->cal_mean) {
+        free(ws->cal_mean);
+        free(ws->cal_var);
+        free(ws->cal_count);
+        free(ws->cal_channels);
+        ws->cal_mean = calloc(net->bn_total ? net->bn_total : 1, sizeof(double));
+        ws->cal_var = calloc(net->bn_total ? net->bn_total : 1, sizeof(double));
+        ws->cal_count = calloc((size_t)net->nbn, sizeof(long));
+        ws->cal_channels = calloc((size_t)net->nbn, sizeof(int));
+        ws->cal_nbn = net->nbn;
+        if (!ws->cal_mean || !ws->cal_var || !ws->cal_count || !ws->cal_channels)
+            return an_error(AN_ERR_NOMEM, "out of memory (calibration statistics)");
+    }
+    memset(ws->cal_mean, 0, net->bn_total * sizeof(double));
+    memset(ws->cal_var, 0, net->bn_total * sizeof(double));
+    memset(ws->cal_count, 0, (size_t)net->nbn * sizeof(long));
+    memset(ws->cal_channels, 0, (size_t)net->nbn * sizeof(int));
+    return AN_OK;
+}
+
+void an_calib_finish(an_net_ws *ws, an_supernet *net)
+{
+    for (int i = 0; i < net->nbn; i++) {
+        if (!ws->cal_count[i]) continue;
+        const an_bn_buf *b = &net->bn[i];
+        an_bn_stats_finish(net->bn_mean + b->offset, net->bn_var + b->offset, ws->cal_mean + b->offset,
+                           ws->cal_var + b->offset, ws->cal_channels[i], ws->cal_count[i]);
+    }
+}
