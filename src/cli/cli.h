@@ -4,5 +4,6 @@
 #define ALPHANET_CLI_H
 
 int cli_bench(int argc, char **argv);
+int cli_train(int argc, char **argv);
 
 #endif

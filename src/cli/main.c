@@ -11,6 +11,7 @@ static const char usage[] =
     "AlphaNet weight-sharing supernet training on CPU clusters (MPI + BLIS).\n"
     "\n"
     "commands:\n"
+    "  train CONFIG [--set k=v]  train a supernet (configs/fmnist.yaml is the default job)\n"
     "  bench kernels [--quick]   time the kernels on the default search space's shapes\n"
     "                            next to BLIS's own sgemm speed\n"
     "\n"
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "bench")) return cli_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cli_train(argc - 1, argv + 1);
     fprintf(stderr, "alphanet: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }

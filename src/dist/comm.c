@@ -90,3 +90,16 @@ an_status an_comm_barrier(const an_comm *c)
 }
 
 void an_comm_abort(const an_comm *c, int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+
+/* ---- the group interface for the training code ---- */
+
+static an_status g_sum_f32(void *ctx, float *buf, size_t n) { return an_comm_allreduce_sum_f32(ctx, buf, n, 1.0f); }
+static an_status g_sum_f64(void *ctx, double *buf, size_t n) { return an_comm_allreduce_sum_f64(ctx, buf, n); }
+static an_status g_bcast(void *ctx, void *buf, size_t n, int root) { return an_comm_bcast(ctx, buf, n, root); }
+static an_status g_agree(void *ctx, an_status local) { return an_comm_agree(ctx, local); }
+
+an_group an_comm_group(an_comm *c)
+{
+    return (an_group){.rank = c->rank, .size = c->size, .ctx = c, .sum_f32 = g_sum_f32, .sum_f64 = g_sum_f64,
+                      .bcast = g_bcast, .agree = g_agree};
+}

@@ -611,7 +611,27 @@ static an_status read_rest(ynode *root, an_config *c)
         TRY(get_double(e, "eval", "every_epochs", &c->eval.every_epochs, 0, 100000));
         TRY(get_int(e, "eval", "calib_batches", &c->eval.calib_batches, 1, 1000000));
         TRY(get_int(e, "eval", "batch", &c->eval.batch, 1, 1 << 20));
-        static const char *const keys[] = {"every_epochs", "calib_batches", "batch", NULL};
+        ynode *ar = yget(e, "archs");
+        if (ar) {
+            ar->used = 1;
+            if (ar->kind != Y_SEQ || ar->n > AN_MAX_EVAL_ARCHS)
+                return an_error(AN_ERR_ARG, "%s: eval.archs: expected a list of at most %d arch strings", ar->origin,
+                                AN_MAX_EVAL_ARCHS);
+            for (int i = 0; i < ar->n; i++) {
+                ynode *it = ar->items[i];
+                an_arch tmp;
+                if (it->kind != Y_SCALAR || strlen(it->text) >= AN_ARCH_TEXT_MAX)
+                    return an_error(AN_ERR_ARG, "%s: eval.archs: entry %d must be an arch string", it->origin, i + 1);
+                if (an_arch_parse(&c->space, it->text, &tmp)) {
+                    char why[512];
+                    snprintf(why, sizeof why, "%s", an_error_message());
+                    return an_error(AN_ERR_ARG, "%s: eval.archs: entry %d: %s", it->origin, i + 1, why);
+                }
+                snprintf(c->eval.archs[i], AN_ARCH_TEXT_MAX, "%s", it->text);
+            }
+            c->eval.narchs = ar->n;
+        }
+        static const char *const keys[] = {"every_epochs", "calib_batches", "batch", "archs", NULL};
         TRY(check_unknown(e, "eval", keys));
     }
     TRY(get_section(root, "", "run", &r, 0));
@@ -728,7 +748,9 @@ void an_config_dump(const an_config *c, FILE *fp)
             t->warmup_epochs, t->label_smoothing, t->grad_clip, t->dropout, t->drop_connect, an_distill_name(t->distill),
             t->alpha_min, t->alpha_max, t->iw_clip, t->num_random, t->sandwich ? "true" : "false",
             t->distill_warmup_epochs, t->max_steps);
-    fprintf(fp, "eval:\n  every_epochs: %.17g\n  calib_batches: %d\n  batch: %d\n", c->eval.every_epochs,
+    fprintf(fp, "eval:\n  every_epochs: %.17g\n  calib_batches: %d\n  batch: %d\n  archs: [", c->eval.every_epochs,
             c->eval.calib_batches, c->eval.batch);
+    for (int i = 0; i < c->eval.narchs; i++) fprintf(fp, "%s\"%s\"", i ? ", " : "", c->eval.archs[i]);
+    fprintf(fp, "]\n");
     fprintf(fp, "run:\n  dir: \"%s\"\n  log_every: %d\n", c->run.dir, c->run.log_every);
 }

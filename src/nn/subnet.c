@@ -36,11 +36,18 @@ typedef struct {
     chunk c[32];
     int n;
     int failed;
+    size_t cur;  /* bytes handed out since the last reset (minus released ones) */
+    size_t peak; /* high-water mark of cur over all passes */
 } arena;
+
+static size_t arena_total(const arena *a);
+static size_t arena_used(const arena *a);
 
 static void *arena_raw(arena *a, size_t bytes)
 {
     bytes = (bytes + 63) / 64 * 64;
+    a->cur += bytes;
+    if (a->cur > a->peak) a->peak = a->cur;
     if (a->n > 0) {
         chunk *c = &a->c[a->n - 1];
         if (c->used + bytes <= c->cap) {
@@ -53,7 +60,10 @@ static void *arena_raw(arena *a, size_t bytes)
         a->failed = 1;
         return NULL;
     }
-    size_t cap = bytes > ((size_t)8 << 20) ? bytes : ((size_t)8 << 20);
+    /* geometric growth keeps the number of chunks logarithmic in the need */
+    size_t cap = arena_total(a);
+    if (cap < ((size_t)8 << 20)) cap = (size_t)8 << 20;
+    if (cap < bytes) cap = bytes;
     char *p = an_alloc(cap);
     if (!p) {
         a->failed = 1;
@@ -79,16 +89,23 @@ static size_t arena_total(const arena *a)
     return t;
 }
 
-/* Frees everything when several chunks were needed and keeps one chunk of the total size, so
- * the next pass of the same size fits in one chunk and allocates nothing. */
+static size_t arena_used(const arena *a)
+{
+    size_t t = 0;
+    for (int i = 0; i < a->n; i++) t += a->c[i].used;
+    return t;
+}
+
+/* When the last pass needed several chunks, replaces them by one chunk of the largest need seen,
+ * so later passes of up to that size allocate nothing. */
 static void arena_reset(arena *a)
 {
+    a->cur = 0;
     if (a->n > 1) {
-        size_t total = arena_total(a);
         for (int i = 0; i < a->n; i++) an_free(a->c[i].base);
         a->n = 0;
-        char *p = an_alloc(total);
-        if (p) a->c[a->n++] = (chunk){p, total, 0};
+        char *p = an_alloc(a->peak);
+        if (p) a->c[a->n++] = (chunk){p, a->peak, 0};
     } else if (a->n == 1) {
         a->c[0].used = 0;
     }
@@ -107,6 +124,7 @@ static void arena_release(arena *a, arena_mark m)
     /* chunks added after the mark stay allocated (reused later); only rewind usage */
     for (int i = m.n; i < a->n; i++) a->c[i].used = 0;
     if (m.n > 0) a->c[m.n - 1].used = m.used;
+    a->cur = arena_used(a);
 }
 
 static void arena_free_all(arena *a)
@@ -158,8 +176,7 @@ struct an_net_ws {
     int mix;
     /* calibration accumulators */
     double *cal_mean, *cal_var;
-    long *cal_count;
-    int *cal_channels;
+    double *cal_count;
     int cal_nbn;
 };
 
@@ -178,7 +195,6 @@ void an_net_ws_free(an_net_ws *ws)
     free(ws->cal_mean);
     free(ws->cal_var);
     free(ws->cal_count);
-    free(ws->cal_channels);
     free(ws);
 }
 
@@ -216,8 +232,8 @@ static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg
     if (ws->mode == AN_BN_CALIB && ws->cal_mean) {
         const an_bn_buf *b = &net->bn[bnidx];
         an_bn_stats_accumulate(ws->cal_mean + b->offset, ws->cal_var + b->offset, t->pre, c, m);
-        ws->cal_count[bnidx]++;
-        ws->cal_channels[bnidx] = c;
+        ws->cal_count[bnidx] += 1.0;
+        ws->cal_count[ws->cal_nbn + bnidx] += c; /* channels, summed per batch (reducible) */
     }
 }
 
@@ -583,28 +599,35 @@ an_status an_calib_begin(an_net_ws *ws, const an_supernet *net)
         free(ws->cal_mean);
         free(ws->cal_var);
         free(ws->cal_count);
-        free(ws->cal_channels);
-        ws->cal_mean = calloc(net->bn_total ? net->bn_total : 1, sizeof(double));
+            ws->cal_mean = calloc(net->bn_total ? net->bn_total : 1, sizeof(double));
         ws->cal_var = calloc(net->bn_total ? net->bn_total : 1, sizeof(double));
-        ws->cal_count = calloc((size_t)net->nbn, sizeof(long));
-        ws->cal_channels = calloc((size_t)net->nbn, sizeof(int));
+        ws->cal_count = calloc(2 * (size_t)net->nbn, sizeof(double));
         ws->cal_nbn = net->nbn;
-        if (!ws->cal_mean || !ws->cal_var || !ws->cal_count || !ws->cal_channels)
+        if (!ws->cal_mean || !ws->cal_var || !ws->cal_count)
             return an_error(AN_ERR_NOMEM, "out of memory (calibration statistics)");
     }
     memset(ws->cal_mean, 0, net->bn_total * sizeof(double));
     memset(ws->cal_var, 0, net->bn_total * sizeof(double));
-    memset(ws->cal_count, 0, (size_t)net->nbn * sizeof(long));
-    memset(ws->cal_channels, 0, (size_t)net->nbn * sizeof(int));
+    memset(ws->cal_count, 0, 2 * (size_t)net->nbn * sizeof(double));
     return AN_OK;
 }
 
 void an_calib_finish(an_net_ws *ws, an_supernet *net)
 {
     for (int i = 0; i < net->nbn; i++) {
-        if (!ws->cal_count[i]) continue;
+        const double batches = ws->cal_count[i];
+        if (batches < 1) continue;
         const an_bn_buf *b = &net->bn[i];
+        const int channels = (int)(ws->cal_count[net->nbn + i] / batches + 0.5);
         an_bn_stats_finish(net->bn_mean + b->offset, net->bn_var + b->offset, ws->cal_mean + b->offset,
-                           ws->cal_var + b->offset, ws->cal_channels[i], ws->cal_count[i]);
+                           ws->cal_var + b->offset, channels, (long)(batches + 0.5));
     }
+}
+
+void an_calib_sums(an_net_ws *ws, const an_supernet *net, double **mean, double **var, double **count)
+{
+    *mean = ws->cal_mean;
+    *var = ws->cal_var;
+    *count = ws->cal_count;
+    (void)net;
 }

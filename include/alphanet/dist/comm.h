@@ -36,4 +36,8 @@ an_status an_comm_barrier(const an_comm *c);
 /* Ends the whole job immediately with `code` (last resort: a rank that cannot take part). */
 void an_comm_abort(const an_comm *c, int code);
 
+/* The training code's view of the communicator (train/group.h): function pointers over MPI. */
+#include "alphanet/train/group.h"
+an_group an_comm_group(an_comm *c);
+
 #endif

@@ -50,10 +50,14 @@ typedef struct {
     long max_steps;         /* stop after this many steps (0 = run all epochs); for tests and benchmarks */
 } an_train_cfg;
 
+#define AN_MAX_EVAL_ARCHS 8
+
 typedef struct {
     double every_epochs;    /* 0 = only at the end */
     int calib_batches;
     int batch;
+    int narchs;             /* further subnets evaluated at the end of training (besides min and max) */
+    char archs[AN_MAX_EVAL_ARCHS][AN_ARCH_TEXT_MAX];
 } an_eval_cfg;
 
 typedef struct {

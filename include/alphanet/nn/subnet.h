@@ -53,6 +53,10 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
  * variances into net->bn_mean / bn_var for the channels that subnet uses. */
 an_status an_calib_begin(an_net_ws *ws, const an_supernet *net);
 void an_calib_finish(an_net_ws *ws, an_supernet *net);
+/* The calibration accumulators, so that a caller can sum them over processes between the
+ * forwards and an_calib_finish: mean and var are net->bn_total doubles laid out like
+ * net->bn_mean; count is 2 * net->nbn doubles: batches per BN layer, then channels x batches. */
+void an_calib_sums(an_net_ws *ws, const an_supernet *net, double **mean, double **var, double **count);
 
 /* Activation of the stem output of the last forward, [c][h][w][n] (for tests); NULL if none. */
 const float *an_net_ws_stem_output(const an_net_ws *ws, int *c, int *h, int *w);

@@ -1,0 +1,30 @@
+/* batch.h - from a dataset to the float batches the network eats.
+ *
+ * Everything here is a pure function of (seed, epoch, sample index), never of the rank or the
+ * number of ranks: the epoch's order is one global permutation, a global batch is a contiguous
+ * run of it, a rank's shard is a contiguous part of the global batch, and the augmentation of a
+ * sample depends on its index only. So P ranks see exactly the samples one process sees, and a
+ * resumed run sees exactly the samples of the uninterrupted one.
+ */
+#ifndef ALPHANET_IO_BATCH_H
+#define ALPHANET_IO_BATCH_H
+
+#include <stdint.h>
+
+#include "alphanet/io/config.h"
+#include "alphanet/io/dataset.h"
+
+/* perm[0..n) = the order of epoch `epoch` (Fisher-Yates from a generator seeded by seed and epoch). */
+void an_epoch_order(long *perm, long n, uint64_t seed, long epoch);
+
+/* Shard of rank r among P ranks of a global batch of B samples: [*first, *first + *count).
+ * Sizes differ by at most one; with weights (may be NULL) the shard sizes follow the weights. */
+void an_shard(int B, int P, int r, const double *weights, int *first, int *count);
+
+/* x [c][h][w][nb] (CHWN floats, normalised) from images idx[0..nb) of d.
+ * train = 1: random crop after zero padding and horizontal flip as configured, drawn from
+ * (seed, epoch, image index); train = 0: the images as they are. */
+void an_make_batch(float *x, int *labels, const an_dataset *d, const long *idx, int nb, const an_data_cfg *dc, int train,
+                   uint64_t seed, long epoch);
+
+#endif

@@ -1,0 +1,335 @@
+/* loop.c - the training run (see loop.h). */
+#include "alphanet/train/loop.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "alphanet/io/batch.h"
+#include "alphanet/io/dataset.h"
+#include "alphanet/nn/supernet.h"
+#include "alphanet/train/step.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static an_status mkdir_p(const char *path)
+{
+    char buf[AN_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return an_error(AN_ERR_IO, "cannot create folder '%s': %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return an_error(AN_ERR_IO, "cannot create run folder '%s': %s", buf, strerror(errno));
+    return AN_OK;
+}
+
+static void fmt_time(double s, char *buf, size_t cap)
+{
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60) snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, cap, "%lds", t);
+}
+
+/* The coordinator's plan for one step. */
+static void make_plan(const an_config *cfg, an_rng *rng, an_plan *p)
+{
+    const an_space *s = &cfg->space;
+    int k = 0;
+    an_arch_largest(s, &p->arch[k++]);
+    for (int i = 0; i < cfg->train.num_random && k < AN_MAX_SUBNETS - 1; i++) an_arch_sample(s, rng, &p->arch[k++]);
+    if (cfg->train.sandwich) an_arch_smallest(s, &p->arch[k++]);
+    else an_arch_sample(s, rng, &p->arch[k++]);
+    p->nsub = k;
+}
+
+static const char *sub_label(int s, int nsub, int sandwich, char *buf)
+{
+    if (s == 0) return "max";
+    if (s == nsub - 1 && sandwich) return "min";
+    snprintf(buf, 8, "r%d", s % 100);
+    return buf;
+}
+
+/* Sum of per-subnet statistics, as doubles, for reduction over ranks. */
+#define NSTAT 12
+static void pack(const an_substats *st, int nsub, double *v)
+{
+    for (int s = 0; s < nsub; s++) {
+        const an_substats *x = &st[s];
+        double *o = v + s * NSTAT;
+        o[0] = x->loss_sum, o[1] = x->correct, o[2] = x->samples, o[3] = x->ds.divergence, o[4] = x->ds.surrogate;
+        o[5] = (double)x->ds.chose_min, o[6] = (double)x->ds.clipped, o[7] = (double)x->ds.weights;
+        o[8] = x->ds.h_teacher, o[9] = x->ds.h_student, o[10] = x->ds.kl, o[11] = (double)x->ds.samples;
+    }
+}
+
+static void write_eval(FILE *m, FILE *out, long step, double epoch, const char *split, const char *label,
+                       const char *arch, double mflops, const an_eval_result *r, int quiet)
+{
+    if (m) {
+        fprintf(m,
+                "{\"kind\":\"eval\",\"step\":%ld,\"epoch\":%.4f,\"split\":\"%s\",\"subnet\":\"%s\",\"arch\":\"%s\","
+                "\"mflops\":%.3f,\"top1\":%.6f,\"top5\":%.6f,\"loss\":%.6f,\"n\":%ld}\n",
+                step, epoch, split, label, arch, mflops, r->top1, r->top5, r->loss, r->n);
+        fflush(m);
+    }
+    if (!quiet)
+        fprintf(out, "  eval %-4s %-5s top1 %6.2f%%%s  loss %.4f  (%.2f MFLOPs, %s)\n", split, label, 100 * r->top1,
+                "", r->loss, mflops, arch);
+}
+
+an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *info)
+{
+    FILE *out = info->out ? info->out : stdout;
+    const int root = g->rank == 0, quiet = info->quiet || !root;
+    const an_train_cfg *t = &cfg->train;
+    an_dataset train = {0}, val = {0}, test = {0};
+    an_supernet net = {0};
+    an_trainer tr = {0};
+    FILE *metrics = NULL, *plans = NULL;
+    float *x = NULL;
+    int *labels = NULL;
+    long *perm = NULL, *idx = NULL;
+    an_status st;
+    double *red = NULL;
+
+    if ((st = an_data_load(cfg, &train, &val, &test))) goto done;
+    const int B = t->batch, H = train.h, C = train.c;
+    const long spe = train.n / B;
+    if (spe < 1) {
+        st = an_error(AN_ERR_ARG, "train.batch (%d) is larger than the %ld training images", B, train.n);
+        goto done;
+    }
+    if (B < g->size) {
+        st = an_error(AN_ERR_ARG, "train.batch (%d) must be at least the number of ranks (%d)", B, g->size);
+        goto done;
+    }
+    long total = (long)llround(t->epochs * (double)spe);
+    if (t->max_steps > 0 && t->max_steps < total) total = t->max_steps;
+    if (total < 1) total = 1;
+    const long warmup = (long)llround(t->warmup_epochs * (double)spe);
+    const long ramp = (long)llround(t->distill_warmup_epochs * (double)spe);
+    const long eval_every = cfg->eval.every_epochs > 0 ? (long)fmax(1.0, llround(cfg->eval.every_epochs * (double)spe)) : 0;
+    int first, count;
+    an_shard(B, g->size, g->rank, NULL, &first, &count);
+    const int n_max = (B + g->size - 1) / g->size;
+
+    if ((st = an_supernet_create(&net, &cfg->space))) goto done;
+    an_supernet_init(&net, (uint64_t)t->seed);
+    /* identical start on every rank, whatever the initialisation code does */
+    if ((st = g->bcast(g->ctx, net.w, net.total * sizeof(float), 0))) goto done;
+    if ((st = an_trainer_create(&tr, cfg, &net, n_max))) goto done;
+    x = an_alloc((size_t)C * H * H * n_max * sizeof(float));
+    labels = malloc((size_t)n_max * sizeof(int));
+    perm = malloc((size_t)train.n * sizeof(long));
+    idx = malloc((size_t)n_max * sizeof(long));
+    if (!x || !labels || !perm || !idx) {
+        st = an_error(AN_ERR_NOMEM, "out of memory (batch buffers)");
+        goto done;
+    }
+    if (root) {
+        if ((st = mkdir_p(cfg->run.dir))) goto done;
+        char path[AN_PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/config.yaml", cfg->run.dir);
+        FILE *fc = fopen(path, "w");
+        if (!fc) {
+            st = an_error(AN_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+            goto done;
+        }
+        fprintf(fc, "# effective configuration of this run (defaults included)\n");
+        an_config_dump(cfg, fc);
+        fclose(fc);
+        snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->run.dir);
+        metrics = fopen(path, "w");
+        snprintf(path, sizeof path, "%s/plans.log", cfg->run.dir);
+        plans = fopen(path, "w");
+        if (!metrics || !plans) {
+            st = an_error(AN_ERR_IO, "cannot write in run folder '%s': %s", cfg->run.dir, strerror(errno));
+            goto done;
+        }
+    }
+    if (!quiet) {
+        an_arch amax, amin;
+        an_arch_largest(&cfg->space, &amax);
+        an_arch_smallest(&cfg->space, &amin);
+        fprintf(out,
+                "alphanet train: %ld training / %ld validation / %ld test images of %dx%dx%d; %d rank(s); supernet %zu "
+                "parameters\n"
+                "  %ld steps (%ld per epoch) of batch %d, distillation %s, subnets per step %d, largest %.2f / smallest "
+                "%.2f MFLOPs\n  run folder %s\n",
+                train.n, val.n, test.n, H, H, C, g->size, net.total, total, spe, B, an_distill_name(t->distill),
+                1 + t->num_random + 1, an_arch_flops(&cfg->space, &amax) / 1e6, an_arch_flops(&cfg->space, &amin) / 1e6,
+                cfg->run.dir);
+        fflush(out);
+    }
+
+    an_rng coord;
+    an_rng_seed(&coord, (uint64_t)t->seed * 0x9E3779B97F4A7C15ull + 17);
+    const int nsub_max = AN_MAX_SUBNETS;
+    an_substats window[AN_MAX_SUBNETS];
+    memset(window, 0, sizeof window);
+    red = malloc(sizeof(double) * NSTAT * nsub_max);
+    if (!red) {
+        st = an_error(AN_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    long cur_epoch = -1, window_steps = 0;
+    double t_start = now(), t_window = t_start, t_train = 0;
+    an_plan plan;
+    for (long step = 0; step < total; step++) {
+        const long epoch = step / spe;
+        if (epoch != cur_epoch) {
+            an_epoch_order(perm, train.n, (uint64_t)t->seed, epoch);
+            cur_epoch = epoch;
+        }
+        double t0 = now();
+        if (root) make_plan(cfg, &coord, &plan);
+        if ((st = g->bcast(g->ctx, &plan, sizeof plan, 0))) goto done;
+        if (root && plans) {
+            fprintf(plans, "%ld", step);
+            for (int s = 0; s < plan.nsub; s++) {
+                char a[AN_ARCH_TEXT_MAX];
+                an_arch_format(&plan.arch[s], a, sizeof a);
+                fprintf(plans, " | %s", a);
+            }
+            fputc('\n', plans);
+        }
+        const long gb = (step % spe) * B;
+        for (int j = 0; j < count; j++) idx[j] = perm[gb + first + j];
+        an_make_batch(x, labels, &train, idx, count, &cfg->data, 1, (uint64_t)t->seed, epoch);
+        an_substats st_step[AN_MAX_SUBNETS];
+        memset(st_step, 0, sizeof st_step);
+        an_status local = an_step_local(&tr, &plan, x, H, H, labels, count, first, B, step, an_distill_weight(step, ramp),
+                                        st_step);
+        if ((st = g->agree(g->ctx, local))) {
+            if (local == AN_OK) st = an_error(st, "another rank failed at step %ld; stopping", step);
+            goto done;
+        }
+        if ((st = g->sum_f32(g->ctx, tr.grad, net.total))) goto done;
+        an_step_apply(&tr, an_lr_at(t, step, total, warmup));
+        t_train += now() - t0;
+        for (int s = 0; s < plan.nsub; s++) {
+            an_substats *w = &window[s], *v = &st_step[s];
+            w->loss_sum += v->loss_sum, w->correct += v->correct, w->samples += v->samples;
+            w->ds.divergence += v->ds.divergence, w->ds.surrogate += v->ds.surrogate, w->ds.chose_min += v->ds.chose_min;
+            w->ds.clipped += v->ds.clipped, w->ds.weights += v->ds.weights, w->ds.h_teacher += v->ds.h_teacher;
+            w->ds.h_student += v->ds.h_student, w->ds.kl += v->ds.kl, w->ds.samples += v->ds.samples;
+        }
+        window_steps++;
+        const int last = step + 1 == total;
+        if ((step + 1) % cfg->run.log_every == 0 || last) {
+            pack(window, plan.nsub, red);
+            if ((st = g->sum_f64(g->ctx, red, (size_t)NSTAT * plan.nsub))) goto done;
+            const double tn = now(), ips = window_steps * (double)B / (tn - t_window);
+            const double eta = (tn - t_start) / (double)(step + 1) * (double)(total - step - 1);
+            if (root) {
+                char eta_s[32], lab[8];
+                fmt_time(eta, eta_s, sizeof eta_s);
+                if (!quiet) {
+                    fprintf(out, "epoch %.2f step %ld/%ld | %6.0f img/s | ETA %s | lr %.4f | loss", (double)(step + 1) / spe,
+                            step + 1, total, ips, eta_s, an_lr_at(t, step, total, warmup));
+                    for (int s = 0; s < plan.nsub; s++)
+                        fprintf(out, " %s %.3f", sub_label(s, plan.nsub, t->sandwich, lab),
+                                red[s * NSTAT] / fmax(1, red[s * NSTAT + 2]));
+                    fprintf(out, " | acc max %.1f%% min %.1f%%", 100 * red[1] / fmax(1, red[2]),
+                            100 * red[(plan.nsub - 1) * NSTAT + 1] / fmax(1, red[(plan.nsub - 1) * NSTAT + 2]));
+                    if (t->distill == AN_DISTILL_ALPHA) {
+                        double dv = 0, cm = 0, cl = 0, wt = 0, ht = 0, hs = 0, ns = 0;
+                        for (int s = 1; s < plan.nsub; s++) {
+                            const double *o = red + s * NSTAT;
+                            dv += o[3], cm += o[5], cl += o[6], wt += o[7], ht += o[8], hs += o[9], ns += o[11];
+                        }
+                        fprintf(out, " | alpha D %.3f a_min %.0f%% clip %.1f%% H(T) %.2f H(S) %.2f", dv / fmax(1, ns),
+                                100 * cm / fmax(1, ns), 100 * cl / fmax(1, wt), ht / fmax(1, ns), hs / fmax(1, ns));
+                    }
+                    fputc('\n', out);
+                    fflush(out);
+                }
+                fprintf(metrics, "{\"kind\":\"train\",\"step\":%ld,\"epoch\":%.4f,\"lr\":%.6g,\"img_s\":%.1f,\"subnets\":[",
+                        step + 1, (double)(step + 1) / spe, an_lr_at(t, step, total, warmup), ips);
+                for (int s = 0; s < plan.nsub; s++) {
+                    const double *o = red + s * NSTAT, n = fmax(1, o[2]), nd = fmax(1, o[11]);
+                    fprintf(metrics,
+                            "%s{\"name\":\"%s\",\"loss\":%.6f,\"acc\":%.5f,\"div\":%.6f,\"alpha_min_frac\":%.5f,"
+                            "\"clip_frac\":%.6f,\"h_teacher\":%.5f,\"h_student\":%.5f,\"kl\":%.6f}",
+                            s ? "," : "", sub_label(s, plan.nsub, t->sandwich, lab), o[0] / n, o[1] / n, o[3] / nd,
+                            o[5] / nd, o[6] / fmax(1, o[7]), o[8] / nd, o[9] / nd, o[10] / nd);
+                }
+                fprintf(metrics, "]}\n");
+                fflush(metrics);
+                if (plans) fflush(plans);
+            }
+            memset(window, 0, sizeof window);
+            window_steps = 0;
+            t_window = now();
+        }
+        if (eval_every && (step + 1) % eval_every == 0 && !last) {
+            const an_dataset *ev = val.n > 0 ? &val : &test;
+            for (int which = 0; which < 2; which++) {
+                an_arch a;
+                if (which) an_arch_largest(&cfg->space, &a);
+                else an_arch_smallest(&cfg->space, &a);
+                an_eval_result r;
+                if ((st = an_evaluate(&net, tr.ws, cfg, &a, &train, ev, g, &r))) goto done;
+                char txt[AN_ARCH_TEXT_MAX];
+                an_arch_format(&a, txt, sizeof txt);
+                if (root)
+                    write_eval(metrics, out, step + 1, (double)(step + 1) / spe, val.n > 0 ? "val" : "test",
+                               which ? "max" : "min", txt, an_arch_flops(&cfg->space, &a) / 1e6, &r, quiet);
+            }
+            t_window = now();
+        }
+    }
+    info->steps_done = total;
+    info->seconds = t_train;
+    info->images_per_s = total * (double)B / fmax(1e-9, t_train);
+    /* final evaluation on the test set */
+    info->nfinal = 2 + cfg->eval.narchs;
+    for (int i = 0; i < info->nfinal; i++) {
+        an_arch a;
+        if (i == 0) an_arch_smallest(&cfg->space, &a);
+        else if (i == 1) an_arch_largest(&cfg->space, &a);
+        else an_arch_parse(&cfg->space, cfg->eval.archs[i - 2], &a);
+        an_arch_format(&a, info->final_arch[i], AN_ARCH_TEXT_MAX);
+        info->final_mflops[i] = an_arch_flops(&cfg->space, &a) / 1e6;
+        if ((st = an_evaluate(&net, tr.ws, cfg, &a, &train, &test, g, &info->final[i]))) goto done;
+        if (root)
+            write_eval(metrics, out, total, (double)total / spe, "test", i == 0 ? "min" : i == 1 ? "max" : "arch",
+                       info->final_arch[i], info->final_mflops[i], &info->final[i], quiet);
+    }
+    if (!quiet) {
+        char ts[32];
+        fmt_time(t_train, ts, sizeof ts);
+        fprintf(out, "done: %ld steps in %s (%.0f img/s); test top-1: smallest %.2f%%, largest %.2f%%\n", total, ts,
+                info->images_per_s, 100 * info->final[0].top1, 100 * info->final[1].top1);
+    }
+    st = AN_OK;
+done:
+    if (metrics) fclose(metrics);
+    if (plans) fclose(plans);
+    free(red);
+    an_free(x);
+    free(labels);
+    free(perm);
+    free(idx);
+    an_trainer_free(&tr);
+    an_supernet_free(&net);
+    an_dataset_free(&train);
+    an_dataset_free(&val);
+    an_dataset_free(&test);
+    return st;
+}
