@@ -235,6 +235,62 @@ static void case_bn(void)
     free_op(&o);
 }
 
+/* ---- fused batch norm + swish: p = {c, m}; also against the composition of the two kernels
+ * (each golden-tested against PyTorch) ---- */
+static void bns_f(op *o)
+{
+    an_bn_swish_train_forward(o->y, o->ws, o->ws2, o->in[0].v, o->in[1].v, o->in[2].v, o->p[0], o->p[1], AN_BN_EPS);
+}
+static void bns_b(op *o)
+{
+    an_bn_swish_train_backward(o->in[0].g, 1, o->in[1].g, o->in[2].g, o->dy, o->in[0].v, o->ws, o->ws2, o->in[1].v,
+                               o->in[2].v, o->p[0], o->p[1]);
+}
+static void case_bn_swish(int c, int m)
+{
+    op o = {.name = "bn_swish", .fwd = bns_f, .bwd = bns_b, .p = {c, m}};
+    add_in(&o, "x", (size_t)c * m, 25, -2, 3);
+    add_in(&o, "gamma", (size_t)c, 26, 0.5f, 1.5f);
+    add_in(&o, "beta", (size_t)c, 27, -1, 1);
+    set_out(&o, (size_t)c * m, 28);
+    o.ws = fa(c);
+    o.ws2 = fa(c);
+    gradcheck(&o, 1e-2, 2e-3, 300);
+    /* against the composition */
+    const size_t n = (size_t)c * m;
+    float *ybn = fa(n), *y2 = fa(n), *mean = fa(c), *rstd = fa(c), *dbn = fa(n), *dx2 = fa(n), *dg2 = fa(c), *db2 = fa(c);
+    float *dx1 = fa(n), *dg1 = fa(c), *db1 = fa(c);
+    an_bn_train_forward(ybn, mean, rstd, o.in[0].v, o.in[1].v, o.in[2].v, c, m, AN_BN_EPS);
+    an_swish_forward(y2, ybn, n);
+    bns_f(&o);
+    CHECK_CLOSE("bn_swish fwd vs composition", o.y, y2, n, 1e-6);
+    an_swish_backward(dbn, o.dy, ybn, n);
+    t_fill(dx2, n, 29, -1, 1);
+    memcpy(dx1, dx2, n * sizeof(float));
+    an_bn_train_backward(dx2, dg2, db2, dbn, o.in[0].v, mean, rstd, o.in[1].v, c, m);
+    an_bn_swish_train_backward(dx1, 1, dg1, db1, o.dy, o.in[0].v, o.ws, o.ws2, o.in[1].v, o.in[2].v, c, m);
+    CHECK_CLOSE("bn_swish dx (accumulate) vs composition", dx1, dx2, n, 2e-6);
+    CHECK_CLOSE("bn_swish dgamma vs composition", dg1, dg2, (size_t)c, 2e-6);
+    CHECK_CLOSE("bn_swish dbeta vs composition", db1, db2, (size_t)c, 2e-6);
+    /* overwrite mode ignores what dx held */
+    float *dx3 = fa(n);
+    for (size_t i = 0; i < n; i++) dx3[i] = NAN;
+    an_bn_swish_train_backward(dx3, 0, NULL, NULL, o.dy, o.in[0].v, o.ws, o.ws2, o.in[1].v, o.in[2].v, c, m);
+    memset(dx2, 0, n * sizeof(float));
+    an_bn_train_backward(dx2, dg2, db2, dbn, o.in[0].v, mean, rstd, o.in[1].v, c, m);
+    CHECK_CLOSE("bn_swish dx (overwrite) vs composition", dx3, dx2, n, 2e-6);
+    /* inference */
+    float *rv = fa(c);
+    for (int i = 0; i < c; i++) rv[i] = 0.5f + (float)i;
+    an_bn_infer_forward(ybn, o.in[0].v, mean, rv, o.in[1].v, o.in[2].v, c, m, AN_BN_EPS);
+    an_swish_forward(y2, ybn, n);
+    an_bn_swish_infer_forward(dx3, o.in[0].v, mean, rv, o.in[1].v, o.in[2].v, c, m, AN_BN_EPS);
+    CHECK_CLOSE("bn_swish infer vs composition", dx3, y2, n, 1e-6);
+    free(ybn); free(y2); free(mean); free(rstd); free(dbn); free(dx2); free(dg2); free(db2); free(dx1); free(dg1);
+    free(db1); free(dx3); free(rv);
+    free_op(&o);
+}
+
 /* ---- activations: p = {n, which} ---- */
 static void act_f(op *o)
 {
@@ -419,6 +475,8 @@ int main(void)
     case_dwconv(3, 2, 9, 9, 7, 2, 7);
     case_dwconv(3, 1, 2, 2, 5, 1, 5);  /* kernel larger than the image */
     case_bn();
+    case_bn_swish(5, 3 * 7 * 5);
+    case_bn_swish(3, 9);
     case_act(0, "swish");
     case_act(1, "relu");
     case_act(2, "hsigmoid");

@@ -15,6 +15,8 @@
 #include "alphanet/kernels/dwconv.h"
 #include "alphanet/kernels/gemm.h"
 #include "alphanet/kernels/layout.h"
+#include "alphanet/io/config.h"
+#include "alphanet/train/step.h"
 #include "cli.h"
 
 static double now(void)
@@ -211,9 +213,94 @@ static int bench_kernels(int argc, char **argv)
     return 0;
 }
 
+/* `alphanet bench step CONFIG [--batch N] [--steps K] [--set k=v]...`: the sandwich step
+ * (largest, two fixed random and the smallest subnet, losses, backward, clip and SGD) on random
+ * images, after warm-up; median of K steps. */
+static int bench_step(int argc, char **argv)
+{
+    const char *path = NULL;
+    int batch = 64, steps = 10;
+    char *sets[32];
+    int nset = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--set") && i + 1 < argc && nset < 32) sets[nset++] = argv[++i];
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: alphanet bench step CONFIG [--batch N (64)] [--steps K (10)] [--set k=v]...\n"
+                   "Threads: BLIS_NUM_THREADS / OMP_NUM_THREADS.\n");
+            return 0;
+        } else if (argv[i][0] != '-' && !path) path = argv[i];
+        else {
+            fprintf(stderr, "alphanet bench step: unknown option '%s' (try --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!path || batch < 1 || steps < 1) {
+        fprintf(stderr, "usage: alphanet bench step CONFIG [--batch N] [--steps K]\n");
+        return 2;
+    }
+    an_config cfg;
+    if (an_config_load(&cfg, path, nset, sets)) {
+        fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
+        return 2;
+    }
+    cfg.train.batch = batch;
+    an_supernet net;
+    an_trainer tr;
+    if (an_supernet_create(&net, &cfg.space) || an_trainer_create(&tr, &cfg, &net, batch)) {
+        fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
+        return 1;
+    }
+    an_supernet_init(&net, 1);
+    const int R = cfg.space.resolution.v[cfg.space.resolution.n - 1], C = cfg.space.in_channels, K = cfg.space.classes;
+    float *x = fill((size_t)C * R * R * batch);
+    int *labels = malloc(sizeof(int) * batch);
+    for (int j = 0; j < batch; j++) labels[j] = j % K;
+    an_plan plan = {.nsub = 4};
+    an_rng rng;
+    an_rng_seed(&rng, 2024);
+    an_arch_largest(&cfg.space, &plan.arch[0]);
+    an_arch_sample(&cfg.space, &rng, &plan.arch[1]);
+    an_arch_sample(&cfg.space, &rng, &plan.arch[2]);
+    an_arch_smallest(&cfg.space, &plan.arch[3]);
+    double flops = 0;
+    for (int s = 0; s < 4; s++) flops += 3 * 2 * an_arch_flops(&cfg.space, &plan.arch[s]) * batch;
+    double *ms = malloc(sizeof(double) * steps);
+    an_substats st[AN_MAX_SUBNETS];
+    for (int i = -2; i < steps; i++) {
+        memset(st, 0, sizeof st);
+        double t0 = now();
+        if (an_step_local(&tr, &plan, x, R, R, labels, batch, 0, batch, i + 2, 1.0, st)) {
+            fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
+            return 1;
+        }
+        an_step_apply(&tr, 0.01);
+        if (i >= 0) ms[i] = (now() - t0) * 1e3;
+    }
+    qsort(ms, steps, sizeof ms[0], cmp_double);
+    const double med = ms[steps / 2];
+    printf("config %s, batch %d, BLIS kernels %s\n", path, batch, an_gemm_kernel_name());
+    for (int s = 0; s < 4; s++) {
+        char a[AN_ARCH_TEXT_MAX];
+        an_arch_format(&plan.arch[s], a, sizeof a);
+        printf("  subnet %d: %7.2f MFLOPs  %s\n", s, an_arch_flops(&cfg.space, &plan.arch[s]) / 1e6, a);
+    }
+    printf("step: %.1f ms (median of %d; min %.1f, max %.1f), %.0f images/s, %.1f GFLOP/s, workspace %.0f MB\n", med,
+           steps, ms[0], ms[steps - 1], batch / med * 1e3, flops / med * 1e-6, an_net_ws_bytes(tr.ws) / 1e6);
+    free(ms);
+    free(labels);
+    an_free(x);
+    an_trainer_free(&tr);
+    an_supernet_free(&net);
+    return 0;
+}
+
 int cli_bench(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "kernels")) return bench_kernels(argc - 1, argv + 1);
-    fprintf(stderr, "usage: alphanet bench kernels [--batch N] [--quick]\n");
+    if (argc >= 2 && !strcmp(argv[1], "step")) return bench_step(argc - 1, argv + 1);
+    fprintf(stderr, "usage: alphanet bench kernels [--batch N] [--quick]\n"
+                    "       alphanet bench step CONFIG [--batch N] [--steps K]\n");
     return 2;
 }

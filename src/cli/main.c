@@ -14,6 +14,7 @@ static const char usage[] =
     "  train CONFIG [--set k=v]  train a supernet (configs/fmnist.yaml is the default job)\n"
     "  bench kernels [--quick]   time the kernels on the default search space's shapes\n"
     "                            next to BLIS's own sgemm speed\n"
+    "  bench step CONFIG         time one sandwich training step\n"
     "\n"
     "options:\n"
     "  -h, --help                this help\n"

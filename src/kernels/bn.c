@@ -4,6 +4,9 @@
 
 #include <math.h>
 
+#include "scratch.h"
+#include "vmath.h"
+
 /* Two passes (mean, then squared deviations) in double lanes; `omp simd reduction` lets the
  * compiler keep vector partial sums, which reorders the additions but stays in double. */
 static void channel_moments(const float *restrict xc, ptrdiff_t m, double *mean, double *m2)
@@ -103,5 +106,89 @@ void an_bn_stats_finish(float *rmean, float *rvar, const double *sum_mean, const
     for (int ch = 0; ch < c; ch++) {
         rmean[ch] = nbatches > 0 ? (float)(sum_mean[ch] / (double)nbatches) : 0.0f;
         rvar[ch] = nbatches > 0 ? (float)(sum_var[ch] / (double)nbatches) : 1.0f;
+    }
+}
+
+/* ---- fused batch norm + swish ---- */
+
+void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                               const float *beta, int c, ptrdiff_t m, float eps)
+{
+    for (int ch = 0; ch < c; ch++) {
+        const float *restrict xc = x + ch * m;
+        float *restrict yc = y + ch * m;
+        double mu, m2;
+        channel_moments(xc, m, &mu, &m2);
+        const float r = (float)(1.0 / sqrt(m2 / (double)m + eps));
+        mean[ch] = (float)mu;
+        rstd[ch] = r;
+        const float scale = gamma[ch] * r, shift = beta[ch] - (float)mu * scale;
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const float v = xc[i] * scale + shift;
+            yc[i] = v * an_sigmoidf(v);
+        }
+    }
+}
+
+void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, const float *rvar, const float *gamma,
+                               const float *beta, int c, ptrdiff_t m, float eps)
+{
+    for (int ch = 0; ch < c; ch++) {
+        const float scale = (float)(gamma[ch] / sqrt((double)rvar[ch] + eps));
+        const float shift = beta[ch] - rmean[ch] * scale;
+        const float *restrict xc = x + ch * m;
+        float *restrict yc = y + ch * m;
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const float v = xc[i] * scale + shift;
+            yc[i] = v * an_sigmoidf(v);
+        }
+    }
+}
+
+void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                const float *mean, const float *rstd, const float *gamma, const float *beta, int c,
+                                ptrdiff_t m)
+{
+    /* per channel: d = dy * swish'(BN(x)) into an L2-sized scratch row, with its sums; then the
+     * BN backward from d. */
+    float *d = an_scratch(1, (size_t)m);
+    for (int ch = 0; ch < c; ch++) {
+        const float *restrict xc = x + ch * m, *restrict gc = dy + ch * m;
+        const float mu = mean[ch], r = rstd[ch], g = gamma[ch], b = beta[ch];
+        double sd = 0.0, sdx = 0.0;
+        if (d) {
+            float *restrict dc = d;
+#pragma omp simd reduction(+ : sd, sdx)
+            for (ptrdiff_t i = 0; i < m; i++) {
+                const float xh = (xc[i] - mu) * r, v = g * xh + b, s = an_sigmoidf(v);
+                const float dv = gc[i] * s * (1.0f + v * (1.0f - s));
+                dc[i] = dv;
+                sd += dv;
+                sdx += (double)dv * xh;
+            }
+        } else { /* no scratch: recompute below */
+            for (ptrdiff_t i = 0; i < m; i++) {
+                const float xh = (xc[i] - mu) * r, v = g * xh + b, s = an_sigmoidf(v);
+                const float dv = gc[i] * s * (1.0f + v * (1.0f - s));
+                sd += dv;
+                sdx += (double)dv * xh;
+            }
+        }
+        if (dbeta) dbeta[ch] += (float)sd;
+        if (dgamma) dgamma[ch] += (float)sdx;
+        if (!dx) continue;
+        float *restrict o = dx + ch * m;
+        const float a = g * r, md = (float)(sd / (double)m), mdx = (float)(sdx / (double)m);
+        for (ptrdiff_t i = 0; i < m; i++) {
+            float dv;
+            const float xh = (xc[i] - mu) * r;
+            if (d) dv = d[i];
+            else {
+                const float v = g * xh + b, s = an_sigmoidf(v);
+                dv = gc[i] * s * (1.0f + v * (1.0f - s));
+            }
+            const float val = a * (dv - md - xh * mdx);
+            o[i] = accumulate ? o[i] + val : val;
+        }
     }
 }

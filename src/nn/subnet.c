@@ -136,7 +136,7 @@ static void arena_free_all(arena *a)
 /* ------------------------------------------------------------------ tape */
 
 typedef struct {
-    float *pre, *bn, *mean, *rstd; /* conv output, BN output (and saved statistics) */
+    float *pre, *bn, *mean, *rstd; /* conv output, BN output (swish(BN) for fused layers), statistics */
 } bn_tape;
 
 typedef struct {
@@ -212,8 +212,9 @@ const float *an_net_ws_stem_output(const an_net_ws *ws, int *c, int *h, int *w)
 
 static const float *P(const an_supernet *net, int idx) { return net->w + net->params[idx].offset; }
 
-/* conv output `pre` [c][m] -> BN -> bn (statistics per mode) */
-static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg, int pb, int bnidx, int c, ptrdiff_t m)
+/* conv output `pre` [c][m] -> BN (-> swish when `act`) -> t->bn, statistics per mode */
+static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg, int pb, int bnidx, int c, ptrdiff_t m,
+                       int act)
 {
     arena *a = &ws->fwd;
     t->bn = arena_f(a, (size_t)c * m);
@@ -221,14 +222,19 @@ static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg
     const float *gamma = P(net, pg), *beta = P(net, pb);
     if (ws->mode == AN_BN_INFER) {
         const an_bn_buf *b = &net->bn[bnidx];
-        an_bn_infer_forward(t->bn, t->pre, net->bn_mean + b->offset, net->bn_var + b->offset, gamma, beta, c, m,
-                            AN_BN_EPS);
+        if (act)
+            an_bn_swish_infer_forward(t->bn, t->pre, net->bn_mean + b->offset, net->bn_var + b->offset, gamma, beta, c,
+                                      m, AN_BN_EPS);
+        else
+            an_bn_infer_forward(t->bn, t->pre, net->bn_mean + b->offset, net->bn_var + b->offset, gamma, beta, c, m,
+                                AN_BN_EPS);
         return;
     }
     t->mean = arena_f(a, (size_t)c);
     t->rstd = arena_f(a, (size_t)c);
     if (!t->mean || !t->rstd) return;
-    an_bn_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS);
+    if (act) an_bn_swish_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS);
+    else an_bn_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS);
     if (ws->mode == AN_BN_CALIB && ws->cal_mean) {
         const an_bn_buf *b = &net->bn[bnidx];
         an_bn_stats_accumulate(ws->cal_mean + b->offset, ws->cal_var + b->offset, t->pre, c, m);
@@ -257,9 +263,8 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
         t->e.pre = arena_f(a, (size_t)t->mid * m);
         if (!t->e.pre) return AN_ERR_NOMEM;
         an_conv1x1_forward(t->e.pre, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m);
-        bn_forward(ws, &t->e, net, b->p_ex_g, b->p_ex_b, b->bn_ex, t->mid, m);
-        if (!t->e.bn) return AN_ERR_NOMEM;
-        t->e_act = swish_new(a, t->e.bn, (size_t)t->mid * m);
+        bn_forward(ws, &t->e, net, b->p_ex_g, b->p_ex_b, b->bn_ex, t->mid, m, 1);
+        t->e_act = t->e.bn;
     } else {
         t->e_act = t->x;
     }
@@ -268,9 +273,8 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
     if (!t->e_act || !t->d.pre) return AN_ERR_NOMEM;
     an_dwconv_forward(t->d.pre, t->e_act, an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), b->kmax * b->kmax, b->kmax,
                       t->mid, n, h, h, t->k, t->stride);
-    bn_forward(ws, &t->d, net, b->p_dw_g, b->p_dw_b, b->bn_dw, t->mid, mo);
-    if (!t->d.bn) return AN_ERR_NOMEM;
-    t->d_act = swish_new(a, t->d.bn, (size_t)t->mid * mo);
+    bn_forward(ws, &t->d, net, b->p_dw_g, b->p_dw_b, b->bn_dw, t->mid, mo, 1);
+    t->d_act = t->d.bn;
     if (!t->d_act) return AN_ERR_NOMEM;
     /* squeeze-and-excitation */
     if (b->se) {
@@ -286,7 +290,7 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
     t->p.pre = arena_f(a, (size_t)t->cout * mo);
     if (!t->p.pre) return AN_ERR_NOMEM;
     an_conv1x1_forward(t->p.pre, t->se_out, P(net, b->p_pr_w), b->mid_max, t->cout, t->mid, mo);
-    bn_forward(ws, &t->p, net, b->p_pr_g, b->p_pr_b, b->bn_pr, t->cout, mo);
+    bn_forward(ws, &t->p, net, b->p_pr_g, b->p_pr_b, b->bn_pr, t->cout, mo, 0);
     if (!t->p.bn) return AN_ERR_NOMEM;
     float *branch = t->p.bn;
     /* drop-connect: identity blocks of the last two stages, largest subnet only */
@@ -366,9 +370,8 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
     if (!ws->s.pre || !col) goto nomem;
     an_conv2d_forward(ws->s.pre, ws->xr, P(net, net->p_stem_w), net->params[net->p_stem_w].fan_in, cs, C, n, R, R, 3,
                       s->stem_stride, col);
-    bn_forward(ws, &ws->s, net, net->p_stem_g, net->p_stem_b, net->bn_stem, cs, ms);
-    if (!ws->s.bn) goto nomem;
-    ws->s_act = swish_new(ar, ws->s.bn, (size_t)cs * ms);
+    bn_forward(ws, &ws->s, net, net->p_stem_g, net->p_stem_b, net->bn_stem, cs, ms, 1);
+    ws->s_act = ws->s.bn;
     if (!ws->s_act) goto nomem;
     /* blocks */
     float *cur = ws->s_act;
@@ -413,9 +416,8 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
     ws->f.pre = arena_f(ar, (size_t)E * mh);
     if (!ws->f.pre) goto nomem;
     an_conv1x1_forward(ws->f.pre, cur, P(net, net->p_fe_w), net->w7_max, E, cin, mh);
-    bn_forward(ws, &ws->f, net, net->p_fe_g, net->p_fe_b, net->bn_fe, E, mh);
-    if (!ws->f.bn) goto nomem;
-    ws->f_act = swish_new(ar, ws->f.bn, (size_t)E * mh);
+    bn_forward(ws, &ws->f, net, net->p_fe_g, net->p_fe_b, net->bn_fe, E, mh, 1);
+    ws->f_act = ws->f.bn;
     ws->g = arena_f(ar, (size_t)E * n);
     ws->m_pre = arena_f(ar, (size_t)mix * n);
     if (!ws->f_act || !ws->g || !ws->m_pre) goto nomem;
@@ -461,6 +463,17 @@ static float *bn_backward(arena *a, const an_supernet *net, float *grad, const b
     return dpre;
 }
 
+/* d(swish(BN(pre))) -> d pre (new buffer, written), gamma/beta grads */
+static float *bn_swish_backward(arena *a, const an_supernet *net, float *grad, const bn_tape *t, const float *dact, int pg,
+                                int pb, int c, ptrdiff_t m)
+{
+    float *dpre = arena_f(a, (size_t)c * m);
+    if (!dpre) return NULL;
+    an_bn_swish_train_backward(dpre, 0, grad + net->params[pg].offset, grad + net->params[pb].offset, dact, t->pre,
+                               t->mean, t->rstd, P(net, pg), P(net, pb), c, m);
+    return dpre;
+}
+
 static float *swish_backward_new(arena *a, const float *dy, const float *x, size_t count)
 {
     float *dx = arena_zero(a, count);
@@ -496,9 +509,7 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
     float *dfa = arena_zero(a, (size_t)E * mh);
     if (!dfa) goto nomem;
     an_gap_backward(dfa, dg, E, n, hh * hh);
-    float *dfb = swish_backward_new(a, dfa, ws->f.bn, (size_t)E * mh);
-    if (!dfb) goto nomem;
-    float *dfp = bn_backward(a, net, grad, &ws->f, dfb, net->p_fe_g, net->p_fe_b, E, mh);
+    float *dfp = bn_swish_backward(a, net, grad, &ws->f, dfa, net->p_fe_g, net->p_fe_b, E, mh);
     if (!dfp) goto nomem;
     const int clast = ws->nblk ? ws->blk[ws->nblk - 1].cout : ws->stem_c;
     float *dout = arena_zero(a, (size_t)clast * mh);
@@ -535,9 +546,7 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
             an_se_backward(dda, G(b->p_se_rw), G(b->p_se_rb), G(b->p_se_ew), G(b->p_se_eb), dse, t->d_act, t->se_cache,
                            P(net, b->p_se_rw), b->mid_max, P(net, b->p_se_ew), b->se_max, t->mid, t->r, n, ho * ho);
         }
-        float *ddb = swish_backward_new(a, dda, t->d.bn, (size_t)t->mid * mo);
-        if (!ddb) goto nomem;
-        float *ddp = bn_backward(a, net, grad, &t->d, ddb, b->p_dw_g, b->p_dw_b, t->mid, mo);
+        float *ddp = bn_swish_backward(a, net, grad, &t->d, dda, b->p_dw_g, b->p_dw_b, t->mid, mo);
         if (!ddp) goto nomem;
         float *dea = b->has_expand ? arena_zero(a, (size_t)t->mid * m) : dx;
         if (!dea) goto nomem;
@@ -545,9 +554,7 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
                            an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), b->kmax * b->kmax, b->kmax, t->mid, n, h, h,
                            t->k, t->stride);
         if (b->has_expand) {
-            float *deb = swish_backward_new(a, dea, t->e.bn, (size_t)t->mid * m);
-            if (!deb) goto nomem;
-            float *dep = bn_backward(a, net, grad, &t->e, deb, b->p_ex_g, b->p_ex_b, t->mid, m);
+            float *dep = bn_swish_backward(a, net, grad, &t->e, dea, b->p_ex_g, b->p_ex_b, t->mid, m);
             if (!dep) goto nomem;
             an_conv1x1_backward(dx, G(b->p_ex_w), dep, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m);
         }
@@ -577,9 +584,7 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
     {
         const int cs = ws->stem_c, hs = ws->stem_h, C = s->in_channels, R = ws->res;
         const ptrdiff_t ms = (ptrdiff_t)hs * hs * n;
-        float *dsb = swish_backward_new(a, dout, ws->s.bn, (size_t)cs * ms);
-        if (!dsb) goto nomem;
-        float *dsp = bn_backward(a, net, grad, &ws->s, dsb, net->p_stem_g, net->p_stem_b, cs, ms);
+        float *dsp = bn_swish_backward(a, net, grad, &ws->s, dout, net->p_stem_g, net->p_stem_b, cs, ms);
         float *col = arena_f(a, an_conv2d_col_size(C, n, R, R, 3, s->stem_stride));
         if (!dsp || !col) goto nomem;
         an_conv2d_backward(NULL, G(net->p_stem_w), dsp, ws->xr, NULL, net->params[net->p_stem_w].fan_in, cs, C, n, R, R, 3,

@@ -20,6 +20,18 @@ void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, con
 void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                           const float *mean, const float *rstd, const float *gamma, int c, ptrdiff_t m);
 
+/* Batch norm followed by swish, fused (the pattern of every expand, depthwise, stem and head
+ * layer): y = swish(gamma * (x - mean) * rstd + beta). The BN output is not stored; the backward
+ * recomputes it from x and the saved statistics, which saves one tensor and two passes per layer.
+ * The backward writes dx (accumulate = 0) or adds to it (accumulate = 1); dgamma, dbeta += . */
+void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                               const float *beta, int c, ptrdiff_t m, float eps);
+void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                const float *mean, const float *rstd, const float *gamma, const float *beta, int c,
+                                ptrdiff_t m);
+void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, const float *rvar, const float *gamma,
+                               const float *beta, int c, ptrdiff_t m, float eps);
+
 /* Inference: y = gamma * (x - rmean) / sqrt(rvar + eps) + beta. */
 void an_bn_infer_forward(float *y, const float *x, const float *rmean, const float *rvar,
                          const float *gamma, const float *beta, int c, ptrdiff_t m, float eps);
