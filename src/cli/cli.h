@@ -5,5 +5,6 @@
 
 int cli_bench(int argc, char **argv);
 int cli_train(int argc, char **argv);
+int cli_data(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  train CONFIG [--set k=v]  train a supernet (configs/fmnist.yaml is the default job)\n"
+    "  data import idx --out D   convert Fashion-MNIST's IDX files into HDF5 (train.h5, test.h5)\n"
     "  bench kernels [--quick]   time the kernels on the default search space's shapes\n"
     "                            next to BLIS's own sgemm speed\n"
     "  bench step CONFIG         time one sandwich training step\n"
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "bench")) return cli_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cli_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "data")) return cli_data(argc - 1, argv + 1);
     fprintf(stderr, "alphanet: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The paper's ablation at Fashion-MNIST scale: the same run (config, seed, budget) with the
+# distillation of the students set to alpha (AlphaNet), kl (inplace distillation) and none
+# (labels only); prints the test top-1 of the smallest, two middle and the largest subnets.
+#   bash jobs/ablation.sh [CONFIG] [alphanet train options...]
+#   EPOCHS=3 bash jobs/ablation.sh configs/fmnist.yaml
+# Runs go to runs/ablation-<kind>; RANKS as in jobs/train.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+config="${1:-configs/fmnist.yaml}"
+shift || true
+epochs="${EPOCHS:-}"
+mid1="r24 s8 16/1/3/1 16/2/5/4 24/2/3/4 32/2/5/4 48/2/3/4 64/1/5/6 80/1/3/6 h256"
+mid2="r28 s16 8/2/5/1 24/2/3/6 32/2/5/6 40/2/3/4 56/2/5/6 72/1/5/6 96/1/3/6 h320"
+for kind in alpha kl none; do
+  extra=()
+  [ -n "$epochs" ] && extra+=(--set "train.epochs=$epochs")
+  bash jobs/train.sh "$config" --quiet --set "train.distill=$kind" --set "run.dir=runs/ablation-$kind" \
+    --set "eval.archs=[\"$mid1\", \"$mid2\"]" "${extra[@]}" "$@"
+done
+python3 - <<'PY'
+import json
+kinds = ["alpha", "kl", "none"]
+res = {}
+for k in kinds:
+    rows = [json.loads(l) for l in open(f"runs/ablation-{k}/metrics.jsonl")]
+    ev = [r for r in rows if r["kind"] == "eval" and r["split"] == "test"]
+    res[k] = ev[-4:]  # min, max, mid1, mid2 of the final evaluation
+order = [0, 2, 3, 1]
+print("| distillation | " + " | ".join(f"{res['alpha'][i]['mflops']:.2f} MFLOPs" for i in order) + " |")
+print("|---|" + "---|" * len(order))
+for k in kinds:
+    print(f"| {k} | " + " | ".join(f"{100 * res[k][i]['top1']:.2f}" for i in order) + " |")
+print()
+for i in order:
+    print(f"  {res['alpha'][i]['mflops']:6.2f} MFLOPs: {res['alpha'][i]['arch']}")
+PY
