@@ -151,7 +151,7 @@ void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float 
 {
     /* per channel: d = dy * swish'(BN(x)) into an L2-sized scratch row, with its sums; then the
      * BN backward from d. */
-    float *d = an_scratch(1, (size_t)m);
+    float *restrict d = an_scratch(1, (size_t)m);
     for (int ch = 0; ch < c; ch++) {
         const float *restrict xc = x + ch * m, *restrict gc = dy + ch * m;
         const float mu = mean[ch], r = rstd[ch], g = gamma[ch], b = beta[ch];
@@ -179,16 +179,16 @@ void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float 
         if (!dx) continue;
         float *restrict o = dx + ch * m;
         const float a = g * r, md = (float)(sd / (double)m), mdx = (float)(sdx / (double)m);
-        for (ptrdiff_t i = 0; i < m; i++) {
-            float dv;
-            const float xh = (xc[i] - mu) * r;
-            if (d) dv = d[i];
-            else {
-                const float v = g * xh + b, s = an_sigmoidf(v);
-                dv = gc[i] * s * (1.0f + v * (1.0f - s));
+        if (d && accumulate) {
+            for (ptrdiff_t i = 0; i < m; i++) o[i] += a * (d[i] - md - (xc[i] - mu) * r * mdx);
+        } else if (d) {
+            for (ptrdiff_t i = 0; i < m; i++) o[i] = a * (d[i] - md - (xc[i] - mu) * r * mdx);
+        } else {
+            for (ptrdiff_t i = 0; i < m; i++) {
+                const float xh = (xc[i] - mu) * r, v = g * xh + b, sg = an_sigmoidf(v);
+                const float val = a * (gc[i] * sg * (1.0f + v * (1.0f - sg)) - md - xh * mdx);
+                o[i] = accumulate ? o[i] + val : val;
             }
-            const float val = a * (dv - md - xh * mdx);
-            o[i] = accumulate ? o[i] + val : val;
         }
     }
 }

@@ -118,9 +118,11 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
         st = an_error(AN_ERR_ARG, "train.batch (%d) must be at least the number of ranks (%d)", B, g->size);
         goto done;
     }
-    long total = (long)llround(t->epochs * (double)spe);
+    /* the schedule spans train.epochs; train.max_steps only stops the run earlier */
+    long sched = (long)llround(t->epochs * (double)spe);
+    if (sched < 1) sched = 1;
+    long total = sched;
     if (t->max_steps > 0 && t->max_steps < total) total = t->max_steps;
-    if (total < 1) total = 1;
     const long warmup = (long)llround(t->warmup_epochs * (double)spe);
     const long ramp = (long)llround(t->distill_warmup_epochs * (double)spe);
     const long eval_every = cfg->eval.every_epochs > 0 ? (long)fmax(1.0, llround(cfg->eval.every_epochs * (double)spe)) : 0;
@@ -220,7 +222,7 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
             goto done;
         }
         if ((st = g->sum_f32(g->ctx, tr.grad, net.total))) goto done;
-        an_step_apply(&tr, an_lr_at(t, step, total, warmup));
+        an_step_apply(&tr, an_lr_at(t, step, sched, warmup));
         t_train += now() - t0;
         for (int s = 0; s < plan.nsub; s++) {
             an_substats *w = &window[s], *v = &st_step[s];
@@ -241,7 +243,7 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
                 fmt_time(eta, eta_s, sizeof eta_s);
                 if (!quiet) {
                     fprintf(out, "epoch %.2f step %ld/%ld | %6.0f img/s | ETA %s | lr %.4f | loss", (double)(step + 1) / spe,
-                            step + 1, total, ips, eta_s, an_lr_at(t, step, total, warmup));
+                            step + 1, total, ips, eta_s, an_lr_at(t, step, sched, warmup));
                     for (int s = 0; s < plan.nsub; s++)
                         fprintf(out, " %s %.3f", sub_label(s, plan.nsub, t->sandwich, lab),
                                 red[s * NSTAT] / fmax(1, red[s * NSTAT + 2]));
@@ -260,7 +262,7 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
                     fflush(out);
                 }
                 fprintf(metrics, "{\"kind\":\"train\",\"step\":%ld,\"epoch\":%.4f,\"lr\":%.6g,\"img_s\":%.1f,\"subnets\":[",
-                        step + 1, (double)(step + 1) / spe, an_lr_at(t, step, total, warmup), ips);
+                        step + 1, (double)(step + 1) / spe, an_lr_at(t, step, sched, warmup), ips);
                 for (int s = 0; s < plan.nsub; s++) {
                     const double *o = red + s * NSTAT, n = fmax(1, o[2]), nd = fmax(1, o[11]);
                     fprintf(metrics,
