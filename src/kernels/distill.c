@@ -1,17 +1,10 @@
 /* distill.c - adaptive alpha-divergence and soft cross-entropy distillation (see distill.h). */
 #include "alphanet/kernels/distill.h"
 
+#include "alphanet/kernels/softmax.h"
+
 #include <math.h>
 #include <stddef.h>
-
-static double row_lse(const float *z, int k)
-{
-    float mx = z[0];
-    for (int j = 1; j < k; j++) mx = z[j] > mx ? z[j] : mx;
-    double s = 0.0;
-    for (int j = 0; j < k; j++) s += exp((double)z[j] - mx);
-    return mx + log(s);
-}
 
 typedef enum { BR_ZERO, BR_ONE, BR_GENERAL } branch;
 
@@ -68,7 +61,7 @@ static double sample_div(const float *z, const float *t, int k, double lz, doubl
 
 double an_alpha_div_one(const float *z, const float *t, int k, float alpha, float iw_clip)
 {
-    return sample_div(z, t, k, row_lse(z, k), row_lse(t, k), alpha, log((double)iw_clip));
+    return sample_div(z, t, k, an_logsumexp(z, k), an_logsumexp(t, k), alpha, log((double)iw_clip));
 }
 
 static void add_entropies(an_distill_stats *st, const float *z, const float *t, int k, double lz, double lt)
@@ -92,7 +85,7 @@ float an_alpha_divergence(float *dz, const float *z, const float *t, int n, int 
     double total = 0.0;
     for (int i = 0; i < n; i++) {
         const float *zi = z + (ptrdiff_t)i * k, *ti = t + (ptrdiff_t)i * k;
-        const double lz = row_lse(zi, k), lt = row_lse(ti, k);
+        const double lz = an_logsumexp(zi, k), lt = an_logsumexp(ti, k);
         const double dmin = sample_div(zi, ti, k, lz, lt, alpha_min, logc);
         const double dmax = sample_div(zi, ti, k, lz, lt, alpha_max, logc);
         const int use_min = dmin > dmax;
@@ -137,7 +130,7 @@ float an_kd_soft_ce(float *dz, const float *z, const float *t, int n, int k, flo
     double total = 0.0;
     for (int i = 0; i < n; i++) {
         const float *zi = z + (ptrdiff_t)i * k, *ti = t + (ptrdiff_t)i * k;
-        const double lz = row_lse(zi, k), lt = row_lse(ti, k);
+        const double lz = an_logsumexp(zi, k), lt = an_logsumexp(ti, k);
         double ce = 0.0;
         for (int j = 0; j < k; j++) ce -= exp(ti[j] - lt) * (zi[j] - lz);
         total += ce;

@@ -5,8 +5,7 @@
 #include <math.h>
 #include <stddef.h>
 
-/* log(sum_j exp(z_j)) for one row. */
-static double row_logsumexp(const float *z, int k)
+double an_logsumexp(const float *z, int k)
 {
     float mx = z[0];
     for (int j = 1; j < k; j++) mx = z[j] > mx ? z[j] : mx;
@@ -19,7 +18,7 @@ void an_softmax_forward(float *p, const float *z, int n, int k)
 {
     for (int i = 0; i < n; i++) {
         const float *zi = z + (ptrdiff_t)i * k;
-        const double lse = row_logsumexp(zi, k);
+        const double lse = an_logsumexp(zi, k);
         for (int j = 0; j < k; j++) p[(ptrdiff_t)i * k + j] = (float)exp((double)zi[j] - lse);
     }
 }
@@ -38,7 +37,7 @@ void an_log_softmax_forward(float *lp, const float *z, int n, int k)
 {
     for (int i = 0; i < n; i++) {
         const float *zi = z + (ptrdiff_t)i * k;
-        const double lse = row_logsumexp(zi, k);
+        const double lse = an_logsumexp(zi, k);
         for (int j = 0; j < k; j++) lp[(ptrdiff_t)i * k + j] = (float)((double)zi[j] - lse);
     }
 }
@@ -59,7 +58,7 @@ float an_cross_entropy_ls(float *dz, const float *z, const int *labels, int n, i
     const double off = (double)eps / k, on = 1.0 - eps + off;
     for (int i = 0; i < n; i++) {
         const float *zi = z + (ptrdiff_t)i * k;
-        const double lse = row_logsumexp(zi, k);
+        const double lse = an_logsumexp(zi, k);
         const int y = labels[i];
         double sum_lp = 0.0;
         for (int j = 0; j < k; j++) sum_lp += (double)zi[j] - lse;

@@ -5,6 +5,9 @@
 #ifndef ALPHANET_KERNELS_SOFTMAX_H
 #define ALPHANET_KERNELS_SOFTMAX_H
 
+/* log(sum_j exp(z_j)) of one row of k logits, in double, with the maximum subtracted first. */
+double an_logsumexp(const float *z, int k);
+
 void an_softmax_forward(float *p, const float *z, int n, int k);
 /* dz += p * (dp - sum_j dp_j p_j), per row, from the forward's output p. */
 void an_softmax_backward(float *dz, const float *dp, const float *p, int n, int k);
