@@ -1,0 +1,88 @@
+/* test_calibration.c - BN calibration wiring through a whole subnet: calibrating on exactly one
+ * batch and then running inference on that same batch must reproduce the training-mode forward
+ * of that batch (batch statistics), up to the unbiased (calibration) versus biased (training)
+ * variance, a factor sqrt(m / (m - 1)) per layer that the tolerance allows for. Calibrating on
+ * two batches must give the average of their statistics, so inference then differs from both.
+ * Also: calibration does not touch the statistics of BN layers the subnet does not use. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alphanet/io/config.h"
+#include "alphanet/nn/subnet.h"
+#include "alphanet/nn/supernet.h"
+#include "test.h"
+
+int main(void)
+{
+    an_config c;
+    if (an_config_load(&c, FIXTURE_DIR "/supernet/tiny.yaml", 0, NULL)) {
+        fprintf(stderr, "%s\n", an_error_message());
+        return 1;
+    }
+    an_supernet net;
+    CHECK(an_supernet_create(&net, &c.space) == AN_OK);
+    an_supernet_init(&net, 3);
+    for (int i = 0; i < net.nparams; i++)
+        if (strstr(net.params[i].name, ".bn.")) {
+            const an_param *p = &net.params[i];
+            const int gamma = strstr(p->name, ".weight") != NULL;
+            t_fill(net.w + p->offset, p->count, (unsigned)i, gamma ? 0.5f : -0.2f, gamma ? 1.5f : 0.2f);
+        }
+    const int n = 64, h = 16, K = net.space.classes;
+    float *x = malloc(sizeof(float) * h * h * n), *x2 = malloc(sizeof(float) * h * h * n);
+    float *lt = malloc(sizeof(float) * n * K), *li = malloc(sizeof(float) * n * K);
+    t_fill(x, (size_t)h * h * n, 1, -1.5f, 1.5f);
+    t_fill(x2, (size_t)h * h * n, 2, -0.5f, 2.5f);
+    an_net_ws *ws;
+    an_net_ws_create(&ws);
+    const char *archs[] = {"max", "min", "r13 s16 8/2/3/1 16/1/5/4 24/2/3/3 32/2/5/4 h32"};
+    for (int k = 0; k < 3; k++) {
+        an_arch a;
+        CHECK(an_arch_parse(&net.space, archs[k], &a) == AN_OK);
+        an_fwd_opts tr = {.bn = AN_BN_TRAIN}, cal = {.bn = AN_BN_CALIB}, inf = {.bn = AN_BN_INFER};
+        CHECK(an_subnet_forward(ws, &net, &a, x, h, h, n, &tr, lt) == AN_OK);
+        /* poison the statistics, calibrate on x, infer on x */
+        for (size_t i = 0; i < net.bn_total; i++) net.bn_mean[i] = 1e3f, net.bn_var[i] = 1e-3f;
+        CHECK(an_calib_begin(ws, &net) == AN_OK);
+        CHECK(an_subnet_forward(ws, &net, &a, x, h, h, n, &cal, li) == AN_OK);
+        an_calib_finish(ws, &net);
+        CHECK(an_subnet_forward(ws, &net, &a, x, h, h, n, &inf, li) == AN_OK);
+        char what[160];
+        snprintf(what, sizeof what, "[%s] calibrated inference == training forward on the calibration batch", archs[k]);
+        CHECK_CLOSE(what, li, lt, (size_t)n * K, 2e-2);
+        /* layers beyond the subnet keep the poison: the last block's BN of a depth-1 stage */
+        if (k == 1) {
+            const an_block *b = &net.blocks[net.stage_first[0] + 1]; /* mb1 block 2: unused by the smallest */
+            CHECK_MSG(net.bn_mean[net.bn[b->bn_dw].offset] == 1e3f, "calibration touched an unused BN layer");
+        }
+        /* two batches: the average of their statistics, not either one */
+        CHECK(an_calib_begin(ws, &net) == AN_OK);
+        CHECK(an_subnet_forward(ws, &net, &a, x, h, h, n, &cal, li) == AN_OK);
+        CHECK(an_subnet_forward(ws, &net, &a, x2, h, h, n, &cal, li) == AN_OK);
+        an_calib_finish(ws, &net);
+        const an_bn_buf *stem = &net.bn[net.bn_stem];
+        /* stem BN input of x and x2 differ in mean; the calibrated mean lies strictly between */
+        float m1, m2;
+        {
+            CHECK(an_calib_begin(ws, &net) == AN_OK);
+            an_subnet_forward(ws, &net, &a, x, h, h, n, &cal, li);
+            an_calib_finish(ws, &net);
+            m1 = net.bn_mean[stem->offset];
+            CHECK(an_calib_begin(ws, &net) == AN_OK);
+            an_subnet_forward(ws, &net, &a, x2, h, h, n, &cal, li);
+            an_calib_finish(ws, &net);
+            m2 = net.bn_mean[stem->offset];
+            CHECK(an_calib_begin(ws, &net) == AN_OK);
+            an_subnet_forward(ws, &net, &a, x, h, h, n, &cal, li);
+            an_subnet_forward(ws, &net, &a, x2, h, h, n, &cal, li);
+            an_calib_finish(ws, &net);
+        }
+        CHECK_REL("two-batch calibration is the average", net.bn_mean[stem->offset], 0.5 * (m1 + m2), 1e-5, 1e-3);
+        CHECK(m1 != m2);
+    }
+    an_net_ws_free(ws);
+    an_supernet_free(&net);
+    free(x); free(x2); free(lt); free(li);
+    return TEST_SUMMARY();
+}
