@@ -12,23 +12,13 @@
 #include "alphanet/nn/subnet.h"
 #include "alphanet/nn/supernet.h"
 #include "test.h"
+#include "tiny.h"
 
 int main(void)
 {
     an_config c;
-    if (an_config_load(&c, FIXTURE_DIR "/supernet/tiny.yaml", 0, NULL)) {
-        fprintf(stderr, "%s\n", an_error_message());
-        return 1;
-    }
     an_supernet net;
-    CHECK(an_supernet_create(&net, &c.space) == AN_OK);
-    an_supernet_init(&net, 3);
-    for (int i = 0; i < net.nparams; i++)
-        if (strstr(net.params[i].name, ".bn.")) {
-            const an_param *p = &net.params[i];
-            const int gamma = strstr(p->name, ".weight") != NULL;
-            t_fill(net.w + p->offset, p->count, (unsigned)i, gamma ? 0.5f : -0.2f, gamma ? 1.5f : 0.2f);
-        }
+    t_tiny_supernet(&c, &net, 3);
     const int n = 64, h = 16, K = net.space.classes;
     float *x = malloc(sizeof(float) * h * h * n), *x2 = malloc(sizeof(float) * h * h * n);
     float *lt = malloc(sizeof(float) * n * K), *li = malloc(sizeof(float) * n * K);

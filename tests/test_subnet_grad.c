@@ -12,6 +12,7 @@
 #include "alphanet/nn/subnet.h"
 #include "alphanet/nn/supernet.h"
 #include "test.h"
+#include "tiny.h"
 
 static double objective(an_net_ws *ws, const an_supernet *net, const an_arch *a, const float *x, int h, int n,
                         const an_fwd_opts *o, float *logits, const float *dl)
@@ -106,20 +107,8 @@ static void check_arch(an_supernet *net, const char *arch_text, float dropout, f
 int main(void)
 {
     an_config c;
-    if (an_config_load(&c, FIXTURE_DIR "/supernet/tiny.yaml", 0, NULL)) {
-        fprintf(stderr, "%s\n", an_error_message());
-        return 1;
-    }
     an_supernet net;
-    CHECK(an_supernet_create(&net, &c.space) == AN_OK);
-    an_supernet_init(&net, 1);
-    /* non-trivial BN affine parameters, so no branch is hidden behind a zero gamma */
-    for (int i = 0; i < net.nparams; i++)
-        if (strstr(net.params[i].name, ".bn.")) {
-            const an_param *p = &net.params[i];
-            int gamma = strstr(p->name, ".weight") != NULL;
-            t_fill(net.w + p->offset, p->count, (unsigned)i, gamma ? 0.5f : -0.2f, gamma ? 1.5f : 0.2f);
-        }
+    t_tiny_supernet(&c, &net, 1);
     /* SE hidden units well inside the ReLU's linear part: a kink within the finite-difference
      * step would make the central difference meaningless (the ReLU branch itself is covered by
      * the golden tests against PyTorch) */

@@ -29,18 +29,27 @@ static void channel_moments(const float *restrict xc, ptrdiff_t m, double *mean,
     *m2 = q; /* sum of squared deviations */
 }
 
+/* Batch statistics of one channel and the affine map BN applies with them: y = x * scale + shift. */
+static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, float eps, float *mean, float *rstd,
+                         float *scale, float *shift)
+{
+    double mu, m2;
+    channel_moments(xc, m, &mu, &m2);
+    const float r = (float)(1.0 / sqrt(m2 / (double)m + eps));
+    *mean = (float)mu;
+    *rstd = r;
+    *scale = gamma * r;
+    *shift = beta - (float)mu * *scale;
+}
+
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                          const float *beta, int c, ptrdiff_t m, float eps)
 {
     for (int ch = 0; ch < c; ch++) {
         const float *xc = x + ch * m;
         float *yc = y + ch * m;
-        double mu, m2;
-        channel_moments(xc, m, &mu, &m2);
-        const float r = (float)(1.0 / sqrt(m2 / (double)m + eps));
-        mean[ch] = (float)mu;
-        rstd[ch] = r;
-        const float scale = gamma[ch] * r, shift = beta[ch] - (float)mu * scale;
+        float scale, shift;
+        batch_affine(xc, m, gamma[ch], beta[ch], eps, &mean[ch], &rstd[ch], &scale, &shift);
         for (ptrdiff_t i = 0; i < m; i++) yc[i] = xc[i] * scale + shift;
     }
 }
@@ -117,12 +126,8 @@ void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *
     for (int ch = 0; ch < c; ch++) {
         const float *restrict xc = x + ch * m;
         float *restrict yc = y + ch * m;
-        double mu, m2;
-        channel_moments(xc, m, &mu, &m2);
-        const float r = (float)(1.0 / sqrt(m2 / (double)m + eps));
-        mean[ch] = (float)mu;
-        rstd[ch] = r;
-        const float scale = gamma[ch] * r, shift = beta[ch] - (float)mu * scale;
+        float scale, shift;
+        batch_affine(xc, m, gamma[ch], beta[ch], eps, &mean[ch], &rstd[ch], &scale, &shift);
         for (ptrdiff_t i = 0; i < m; i++) {
             const float v = xc[i] * scale + shift;
             yc[i] = v * an_sigmoidf(v);

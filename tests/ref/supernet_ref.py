@@ -28,11 +28,12 @@ import argparse
 import math
 import os
 import random
-import struct
 import zlib
 
 import numpy as np
 import torch
+
+import anfx  # noqa: E402  (this folder)
 import torch.nn.functional as F
 import yaml
 
@@ -49,46 +50,12 @@ written = []
 # fixture writer (same format and conventions as kernels_ref.py)
 
 
-def _to_array(v):
-    if isinstance(v, bool):
-        raise TypeError("bool scalar")
-    if isinstance(v, int):
-        return np.array([v], dtype="<i4"), 1
-    if isinstance(v, float):
-        return np.array([v], dtype="<f4"), 0
-    if isinstance(v, torch.Tensor):
-        v = v.detach().cpu()
-        if v.dim() == 0:
-            v = v.reshape(1)
-        if v.dtype in (torch.uint8, torch.bool):
-            return v.to(torch.uint8).numpy().astype("u1"), 2
-        if v.dtype in (torch.int32, torch.int64):
-            a = v.numpy()
-            assert np.all(np.abs(a) < 2 ** 31)
-            return a.astype("<i4"), 1
-        if v.dtype in (torch.float32, torch.float64):
-            a = v.to(torch.float32).numpy()
-            assert np.all(np.isfinite(a)), "non-finite value in fixture"
-            return a.astype("<f4"), 0
-    raise TypeError("unsupported fixture value %r" % type(v))
-
-
 def write(case, tensors):
     """tensors: dict name -> torch tensor or python int/float scalar (insertion order kept)."""
-    buf = bytearray(b"ANFX0001")
-    buf += struct.pack("<I", len(tensors))
-    for name, v in tensors.items():
-        arr, dtype = _to_array(v)
-        nb = name.encode()
-        assert 0 < len(nb) < 64, name
-        buf += struct.pack("<I", len(nb)) + nb
-        buf += struct.pack("<II", dtype, arr.ndim)
-        for d in arr.shape:
-            buf += struct.pack("<I", d)
-        buf += np.ascontiguousarray(arr).tobytes()
+    buf = anfx.encode(tensors)
     path = os.path.join(OUT, case + ".anfx")
     with open(path, "wb") as fp:
-        fp.write(bytes(buf))
+        fp.write(buf)
     written.append((case, len(buf)))
 
 
