@@ -1,6 +1,7 @@
 /* test_comm.c - the communication layer on 1, 2 and 4 ranks: sums, averages, broadcast and the
  * failure agreement that turns one rank's error into the same status on every rank. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "alphanet/dist/comm.h"
 #include "test.h"
@@ -31,12 +32,19 @@ int main(int argc, char **argv)
     CHECK(token == 12345);
 
     CHECK(an_comm_agree(&c, AN_OK) == AN_OK);
-    /* the last rank fails: everyone must see the failure */
-    an_status st = an_comm_agree(&c, c.rank == c.size - 1 ? AN_ERR_IO : AN_OK);
+    /* the last rank fails: everyone gets its status and its own message */
+    an_status st = AN_OK;
+    if (c.rank == c.size - 1) st = an_error(AN_ERR_IO, "disk full on rank %d", c.rank);
+    st = an_comm_agree(&c, st);
     CHECK(st == AN_ERR_IO);
-    /* two different failures: all ranks agree on the same (smallest) code */
-    st = an_comm_agree(&c, c.rank == 0 ? AN_ERR_NUMERIC : (c.size > 1 ? AN_ERR_ARG : AN_ERR_NUMERIC));
-    CHECK(st == (c.size > 1 ? AN_ERR_ARG : AN_ERR_NUMERIC));
+    char expect_msg[128];
+    if (c.size > 1) snprintf(expect_msg, sizeof expect_msg, "rank %d: disk full on rank %d", c.size - 1, c.size - 1);
+    else snprintf(expect_msg, sizeof expect_msg, "disk full on rank 0");
+    CHECK_MSG(strcmp(an_error_message(), expect_msg) == 0, "rank %d got '%s'", c.rank, an_error_message());
+    /* two different failures: all ranks report the lowest failing rank's (rank 0's) */
+    st = an_comm_agree(&c, c.rank == 0 ? an_error(AN_ERR_NUMERIC, "loss is NaN") : (c.size > 1 ? AN_ERR_ARG : AN_ERR_NUMERIC));
+    CHECK(st == AN_ERR_NUMERIC);
+    CHECK_MSG(strstr(an_error_message(), "loss is NaN") != NULL, "rank %d got '%s'", c.rank, an_error_message());
     CHECK(an_comm_barrier(&c) == AN_OK);
 
     free(buf);

@@ -67,8 +67,17 @@ int cli_train(int argc, char **argv)
     }
     an_group g = an_comm_group(&comm);
     an_run_info info = {.quiet = quiet, .out = stdout};
-    an_status st = an_train_run(&cfg, &g, &info);
-    if (st != AN_OK) fprintf(stderr, "alphanet train%s: %s\n", comm.size > 1 ? " (rank 0 view)" : "", an_error_message());
+    an_status st = AN_OK;
+    const char *fault = getenv("ALPHANET_FAULT"); /* testing hook: see docs/design.md */
+    if (fault && *fault) st = an_fault_parse(fault, &info.fault, &info.fault_rank, &info.fault_step);
+    if (st == AN_OK) st = an_train_run(&cfg, &g, &info);
+    /* Failures that the ranks agreed on carry the failing rank's message on every rank: rank 0
+     * reports them. Other ranks speak only for errors of their own. */
+    const int agreed = comm.size > 1 && !strncmp(an_error_message(), "rank ", 5);
+    if (st != AN_OK && (comm.rank == 0 || !agreed)) {
+        if (comm.size > 1 && !agreed) fprintf(stderr, "alphanet train (rank %d): %s\n", comm.rank, an_error_message());
+        else fprintf(stderr, "alphanet train: %s\n", an_error_message());
+    }
     an_comm_finalize(&comm);
     return st == AN_OK ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <mpi.h>
+#include <stdio.h>
 
 static an_status mpi_fail(int rc, const char *what)
 {
@@ -76,11 +77,24 @@ an_status an_comm_bcast(const an_comm *c, void *buf, size_t n, int root)
 
 an_status an_comm_agree(const an_comm *c, an_status local)
 {
-    /* MIN over (status == OK ? INT_MAX : status) picks the lowest failing code on every rank. */
-    int mine = local == AN_OK ? INT_MAX : (int)local, all = INT_MAX;
-    int rc = MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    /* MIN over (failed ? rank : INT_MAX) names the lowest failing rank; it then broadcasts its
+     * status and message, so that every rank reports the same, first-hand error. */
+    int mine = local == AN_OK ? INT_MAX : c->rank, culprit = INT_MAX;
+    int rc = MPI_Allreduce(&mine, &culprit, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allreduce (agreement)");
-    return all == INT_MAX ? AN_OK : (an_status)all;
+    if (culprit == INT_MAX) return AN_OK;
+    struct {
+        int status;
+        char msg[AN_AGREE_MSG_MAX];
+    } m = {0};
+    if (c->rank == culprit) {
+        m.status = (int)local;
+        snprintf(m.msg, sizeof m.msg, "%s", an_error_message());
+    }
+    rc = MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, culprit, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Bcast (agreement)");
+    if (c->size == 1) return an_error((an_status)m.status, "%s", m.msg);
+    return an_error((an_status)m.status, "rank %d: %s", culprit, m.msg);
 }
 
 an_status an_comm_barrier(const an_comm *c)

@@ -541,6 +541,8 @@ static void defaults(an_config *c)
     c->eval.batch = 256;
     snprintf(c->run.dir, sizeof c->run.dir, "runs/run");
     c->run.log_every = 50;
+    t->micro_batches = 1;
+    c->dist.check_every = 100;
 }
 
 static an_status read_rest(ynode *root, an_config *c)
@@ -597,11 +599,15 @@ static an_status read_rest(ynode *root, an_config *c)
         TRY(get_bool(t, "train", "sandwich", &x->sandwich));
         TRY(get_double(t, "train", "distill_warmup_epochs", &x->distill_warmup_epochs, 0, 100000));
         TRY(get_long(t, "train", "max_steps", &x->max_steps, 0, 1L << 40));
+        TRY(get_int(t, "train", "micro_batches", &x->micro_batches, 1, 1 << 20));
         static const char *const keys[] = {"seed", "epochs", "batch", "lr", "momentum", "nesterov", "weight_decay",
                                            "warmup_epochs", "label_smoothing", "grad_clip", "dropout", "drop_connect",
                                            "distill", "alpha_min", "alpha_max", "iw_clip", "num_random", "sandwich",
-                                           "distill_warmup_epochs", "max_steps", NULL};
+                                           "distill_warmup_epochs", "max_steps", "micro_batches", NULL};
         TRY(check_unknown(t, "train", keys));
+        if (x->micro_batches > x->batch)
+            return an_error(AN_ERR_ARG, "%s: train: micro_batches (%d) must not exceed batch (%d)", t->origin,
+                            x->micro_batches, x->batch);
         if (x->alpha_min >= x->alpha_max)
             return an_error(AN_ERR_ARG, "%s: train: alpha_min (%g) must be smaller than alpha_max (%g)", t->origin,
                             x->alpha_min, x->alpha_max);
@@ -641,7 +647,15 @@ static an_status read_rest(ynode *root, an_config *c)
         static const char *const keys[] = {"dir", "log_every", NULL};
         TRY(check_unknown(r, "run", keys));
     }
-    static const char *const top[] = {"space", "data", "train", "eval", "run", NULL};
+    ynode *ds;
+    TRY(get_section(root, "", "dist", &ds, 0));
+    if (ds) {
+        TRY(get_bool(ds, "dist", "balance", &c->dist.balance));
+        TRY(get_int(ds, "dist", "check_every", &c->dist.check_every, 0, 1 << 30));
+        static const char *const keys[] = {"balance", "check_every", NULL};
+        TRY(check_unknown(ds, "dist", keys));
+    }
+    static const char *const top[] = {"space", "data", "train", "eval", "run", "dist", NULL};
     TRY(check_unknown(root, "", top));
     return AN_OK;
 }
@@ -654,7 +668,7 @@ an_status an_config_parse(an_config *c, const char *text, size_t len, const char
     an_status st = parse_tree(text, len, name, &root);
     if (st) return st;
     if (root->kind != Y_MAP) {
-        st = an_error(AN_ERR_ARG, "%s: the configuration must be a section of keys (space, data, train, eval, run)",
+        st = an_error(AN_ERR_ARG, "%s: the configuration must be a section of keys (space, data, train, eval, run, dist)",
                       root->origin);
         goto done;
     }
@@ -743,14 +757,16 @@ void an_config_dump(const an_config *c, FILE *fp)
             "train:\n  seed: %ld\n  epochs: %.17g\n  batch: %d\n  lr: %.17g\n  momentum: %.17g\n  nesterov: %s\n"
             "  weight_decay: %.17g\n  warmup_epochs: %.17g\n  label_smoothing: %.17g\n  grad_clip: %.17g\n"
             "  dropout: %.17g\n  drop_connect: %.17g\n  distill: %s\n  alpha_min: %.17g\n  alpha_max: %.17g\n"
-            "  iw_clip: %.17g\n  num_random: %d\n  sandwich: %s\n  distill_warmup_epochs: %.17g\n  max_steps: %ld\n",
+            "  iw_clip: %.17g\n  num_random: %d\n  sandwich: %s\n  distill_warmup_epochs: %.17g\n  max_steps: %ld\n"
+            "  micro_batches: %d\n",
             t->seed, t->epochs, t->batch, t->lr, t->momentum, t->nesterov ? "true" : "false", t->weight_decay,
             t->warmup_epochs, t->label_smoothing, t->grad_clip, t->dropout, t->drop_connect, an_distill_name(t->distill),
             t->alpha_min, t->alpha_max, t->iw_clip, t->num_random, t->sandwich ? "true" : "false",
-            t->distill_warmup_epochs, t->max_steps);
+            t->distill_warmup_epochs, t->max_steps, t->micro_batches);
     fprintf(fp, "eval:\n  every_epochs: %.17g\n  calib_batches: %d\n  batch: %d\n  archs: [", c->eval.every_epochs,
             c->eval.calib_batches, c->eval.batch);
     for (int i = 0; i < c->eval.narchs; i++) fprintf(fp, "%s\"%s\"", i ? ", " : "", c->eval.archs[i]);
     fprintf(fp, "]\n");
     fprintf(fp, "run:\n  dir: \"%s\"\n  log_every: %d\n", c->run.dir, c->run.log_every);
+    fprintf(fp, "dist:\n  balance: %s\n  check_every: %d\n", c->dist.balance ? "true" : "false", c->dist.check_every);
 }

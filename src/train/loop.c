@@ -2,6 +2,8 @@
 #include "alphanet/train/loop.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "alphanet/io/batch.h"
 #include "alphanet/io/dataset.h"
 #include "alphanet/nn/supernet.h"
+#include "alphanet/rng.h"
 #include "alphanet/train/step.h"
 
 static double now(void)
@@ -92,6 +95,91 @@ static void write_eval(FILE *m, FILE *out, long step, double epoch, const char *
                 "", r->loss, mflops, arch);
 }
 
+an_status an_fault_parse(const char *text, an_fault_kind *kind, int *rank, long *step)
+{
+    static const char *const names[] = {"error", "exit", "kill", "perturb"};
+    char name[16];
+    int r, n = 0;
+    long k;
+    if (sscanf(text, "%15[a-z]@%d:%ld%n", name, &r, &k, &n) != 3 || text[n] != '\0' || r < 0 || k < 0)
+        return an_error(AN_ERR_ARG, "fault '%s': expected KIND@RANK:STEP with KIND error|exit|kill|perturb", text);
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(name, names[i])) {
+            *kind = (an_fault_kind)(i + 1), *rank = r, *step = k;
+            return AN_OK;
+        }
+    return an_error(AN_ERR_ARG, "fault '%s': unknown kind '%s' (error|exit|kill|perturb)", text, name);
+}
+
+/* 64-bit digest of the optimizer state (parameters and momentum), compared between ranks. */
+static uint64_t state_hash(const float *w, const float *m, size_t n)
+{
+    uint64_t h = 0x243F6A8885A308D3ull;
+    const uint32_t *a = (const uint32_t *)w, *b = (const uint32_t *)m;
+    for (size_t i = 0; i < n; i++) h = (h ^ (((uint64_t)a[i] << 32) | b[i])) * 0x100000001B3ull + (h >> 29);
+    return h;
+}
+
+/* Checks that every rank holds the coordinator's parameters and momentum. */
+static an_status check_replicas(const an_group *g, const an_trainer *tr, long step, double *flags)
+{
+    uint64_t h = state_hash(tr->net->w, tr->mom, tr->net->total), h0 = h;
+    an_status st = g->bcast(g->ctx, &h0, sizeof h0, 0);
+    if (st) return st;
+    for (int r = 0; r < g->size; r++) flags[r] = 0;
+    flags[g->rank] = h != h0;
+    if ((st = g->sum_f64(g->ctx, flags, (size_t)g->size))) return st;
+    char list[256] = "";
+    int bad = 0;
+    for (int r = 0; r < g->size; r++)
+        if (flags[r] != 0) {
+            size_t len = strlen(list);
+            if (bad++ < 16) snprintf(list + len, sizeof list - len, "%s%d", len ? ", " : "", r);
+        }
+    if (!bad) return AN_OK;
+    return an_error(AN_ERR_COMM,
+                    "after step %ld the parameters of rank(s) %s%s differ from the coordinator's: the replicas have "
+                    "diverged (a hardware or software fault); stopping",
+                    step, list, bad > 16 ? ", ..." : "");
+}
+
+/* Shard weights from the ranks' measured per-sample times (seconds per sample, exponentially
+ * averaged); each weight is kept within [1/2, 2] x the mean so that no shard empties or explodes. */
+static void balance_weights(const double *sec_per_sample, int P, double *w)
+{
+    double mean = 0;
+    for (int r = 0; r < P; r++) {
+        w[r] = sec_per_sample[r] > 0 ? 1.0 / sec_per_sample[r] : 0;
+        mean += w[r] / P;
+    }
+    for (int r = 0; r < P; r++) {
+        if (!(mean > 0) || !(w[r] > 0)) w[r] = 1;
+        else w[r] = fmin(2.0, fmax(0.5, w[r] / mean));
+    }
+}
+
+static void inject_fault(const an_run_info *info, const an_group *g, an_trainer *tr, long step, an_status *local)
+{
+    if (info->fault == AN_FAULT_NONE || info->fault_rank != g->rank || info->fault_step != step) return;
+    switch (info->fault) {
+    case AN_FAULT_ERROR:
+        *local = an_error(AN_ERR_IO, "injected fault at step %ld", step);
+        break;
+    case AN_FAULT_EXIT:
+        fprintf(stderr, "alphanet: rank %d exits at step %ld (injected fault)\n", g->rank, step);
+        _exit(3);
+    case AN_FAULT_KILL:
+        fprintf(stderr, "alphanet: rank %d kills itself at step %ld (injected fault)\n", g->rank, step);
+        raise(SIGKILL);
+        break;
+    case AN_FAULT_PERTURB:
+        tr->net->w[tr->net->total / 2] += 1e-3f;
+        break;
+    default:
+        break;
+    }
+}
+
 an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *info)
 {
     FILE *out = info->out ? info->out : stdout;
@@ -105,52 +193,65 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
     int *labels = NULL;
     long *perm = NULL, *idx = NULL;
     an_status st;
-    double *red = NULL;
+    double *red = NULL, *flags = NULL, *weights = NULL, *spp = NULL;
+    float *acc = NULL;
+    double digest[2] = {0, 0};
 
-    if ((st = an_data_load(cfg, &train, &val, &test))) goto done;
-    const int B = t->batch, H = train.h, C = train.c;
-    const long spe = train.n / B;
+    /* Setup. A failure on any rank (a missing file on one node, memory) is agreed on by all
+     * ranks before the first collective, so that no rank waits forever for a dead peer. */
+    long spe = 0, sched = 0, total = 0, warmup = 0, ramp = 0, eval_every = 0;
+    const int P = g->size, K = t->micro_batches;
+    int n_max = 0, B = t->batch, H = 0, C = 0, share = 0;
+    if ((st = an_data_load(cfg, &train, &val, &test))) goto setup;
+    H = train.h, C = train.c;
+    spe = train.n / B;
     if (spe < 1) {
         st = an_error(AN_ERR_ARG, "train.batch (%d) is larger than the %ld training images", B, train.n);
-        goto done;
+        goto setup;
     }
-    if (B < g->size) {
-        st = an_error(AN_ERR_ARG, "train.batch (%d) must be at least the number of ranks (%d)", B, g->size);
-        goto done;
+    if (B < P * K) {
+        st = an_error(AN_ERR_ARG, "train.batch (%d) must be at least ranks x train.micro_batches (%d x %d)", B, P, K);
+        goto setup;
     }
     /* the schedule spans train.epochs; train.max_steps only stops the run earlier */
-    long sched = (long)llround(t->epochs * (double)spe);
+    sched = (long)llround(t->epochs * (double)spe);
     if (sched < 1) sched = 1;
-    long total = sched;
+    total = sched;
     if (t->max_steps > 0 && t->max_steps < total) total = t->max_steps;
-    const long warmup = (long)llround(t->warmup_epochs * (double)spe);
-    const long ramp = (long)llround(t->distill_warmup_epochs * (double)spe);
-    const long eval_every = cfg->eval.every_epochs > 0 ? (long)fmax(1.0, llround(cfg->eval.every_epochs * (double)spe)) : 0;
-    int first, count;
-    an_shard(B, g->size, g->rank, NULL, &first, &count);
-    const int n_max = (B + g->size - 1) / g->size;
+    warmup = (long)llround(t->warmup_epochs * (double)spe);
+    ramp = (long)llround(t->distill_warmup_epochs * (double)spe);
+    eval_every = cfg->eval.every_epochs > 0 ? (long)fmax(1.0, llround(cfg->eval.every_epochs * (double)spe)) : 0;
+    /* largest micro-batch: an even share, or up to twice that when shards follow rank speeds */
+    share = (B + P - 1) / P;
+    n_max = ((cfg->dist.balance && P > 1 ? (2 * share < B ? 2 * share : B) : share) + K - 1) / K;
 
-    if ((st = an_supernet_create(&net, &cfg->space))) goto done;
+    if ((st = an_supernet_create(&net, &cfg->space))) goto setup;
     an_supernet_init(&net, (uint64_t)t->seed);
-    /* identical start on every rank, whatever the initialisation code does */
-    if ((st = g->bcast(g->ctx, net.w, net.total * sizeof(float), 0))) goto done;
-    if ((st = an_trainer_create(&tr, cfg, &net, n_max))) goto done;
+    if ((st = an_trainer_create(&tr, cfg, &net, n_max))) goto setup;
+    st = AN_ERR_NOMEM;
     x = an_alloc((size_t)C * H * H * n_max * sizeof(float));
+    if (!x || (K > 1 && !(acc = an_alloc(net.total * sizeof(float))))) goto setup;
+    flags = calloc((size_t)P, sizeof(double));
+    weights = malloc((size_t)P * sizeof(double));
+    spp = calloc((size_t)P, sizeof(double));
     labels = malloc((size_t)n_max * sizeof(int));
     perm = malloc((size_t)train.n * sizeof(long));
     idx = malloc((size_t)n_max * sizeof(long));
-    if (!x || !labels || !perm || !idx) {
-        st = an_error(AN_ERR_NOMEM, "out of memory (batch buffers)");
-        goto done;
+    red = malloc(sizeof(double) * NSTAT * AN_MAX_SUBNETS);
+    if (!flags || !weights || !spp || !labels || !perm || !idx || !red) {
+        st = an_error(AN_ERR_NOMEM, "out of memory (batch buffers of %d samples)", n_max);
+        goto setup;
     }
+    for (int r = 0; r < P; r++) weights[r] = 1;
+    st = AN_OK;
     if (root) {
-        if ((st = mkdir_p(cfg->run.dir))) goto done;
+        if ((st = mkdir_p(cfg->run.dir))) goto setup;
         char path[AN_PATH_MAX + 32];
         snprintf(path, sizeof path, "%s/config.yaml", cfg->run.dir);
         FILE *fc = fopen(path, "w");
         if (!fc) {
             st = an_error(AN_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-            goto done;
+            goto setup;
         }
         fprintf(fc, "# effective configuration of this run (defaults included)\n");
         an_config_dump(cfg, fc);
@@ -161,9 +262,13 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
         plans = fopen(path, "w");
         if (!metrics || !plans) {
             st = an_error(AN_ERR_IO, "cannot write in run folder '%s': %s", cfg->run.dir, strerror(errno));
-            goto done;
+            goto setup;
         }
     }
+setup:
+    if ((st = g->agree(g->ctx, st))) goto done;
+    /* identical start on every rank, whatever the initialisation code does */
+    if ((st = g->bcast(g->ctx, net.w, net.total * sizeof(float), 0))) goto done;
     if (!quiet) {
         an_arch amax, amin;
         an_arch_largest(&cfg->space, &amax);
@@ -173,22 +278,19 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
                 "parameters\n"
                 "  %ld steps (%ld per epoch) of batch %d, distillation %s, subnets per step %d, largest %.2f / smallest "
                 "%.2f MFLOPs\n  run folder %s\n",
-                train.n, val.n, test.n, H, H, C, g->size, net.total, total, spe, B, an_distill_name(t->distill),
+                train.n, val.n, test.n, H, H, C, P, net.total, total, spe, B, an_distill_name(t->distill),
                 1 + t->num_random + 1, an_arch_flops(&cfg->space, &amax) / 1e6, an_arch_flops(&cfg->space, &amin) / 1e6,
                 cfg->run.dir);
+        if (P > 1 || K > 1)
+            fprintf(out, "  shards of %d sample(s) per rank%s, %d micro-batch(es) each\n", share,
+                    cfg->dist.balance && P > 1 ? " (sized by rank speed)" : "", K);
         fflush(out);
     }
 
     an_rng coord;
     an_rng_seed(&coord, (uint64_t)t->seed * 0x9E3779B97F4A7C15ull + 17);
-    const int nsub_max = AN_MAX_SUBNETS;
     an_substats window[AN_MAX_SUBNETS];
     memset(window, 0, sizeof window);
-    red = malloc(sizeof(double) * NSTAT * nsub_max);
-    if (!red) {
-        st = an_error(AN_ERR_NOMEM, "out of memory");
-        goto done;
-    }
     long cur_epoch = -1, window_steps = 0;
     double t_start = now(), t_window = t_start, t_train = 0;
     an_plan plan;
@@ -201,6 +303,10 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
         double t0 = now();
         if (root) make_plan(cfg, &coord, &plan);
         if ((st = g->bcast(g->ctx, &plan, sizeof plan, 0))) goto done;
+        if (cfg->dist.balance && P > 1) {
+            if (root) balance_weights(spp, P, weights);
+            if ((st = g->bcast(g->ctx, weights, (size_t)P * sizeof(double), 0))) goto done;
+        }
         if (root && plans) {
             fprintf(plans, "%ld", step);
             for (int s = 0; s < plan.nsub; s++) {
@@ -210,20 +316,57 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
             }
             fputc('\n', plans);
         }
+        /* this rank's shard of the global batch, run as K micro-batches */
+        int first, count;
+        an_shard(B, P, g->rank, cfg->dist.balance && P > 1 ? weights : NULL, &first, &count);
+        info->last_shard = count;
         const long gb = (step % spe) * B;
-        for (int j = 0; j < count; j++) idx[j] = perm[gb + first + j];
-        an_make_batch(x, labels, &train, idx, count, &cfg->data, 1, (uint64_t)t->seed, epoch);
+        const double w_distill = an_distill_weight(step, ramp);
         an_substats st_step[AN_MAX_SUBNETS];
         memset(st_step, 0, sizeof st_step);
-        an_status local = an_step_local(&tr, &plan, x, H, H, labels, count, first, B, step, an_distill_weight(step, ramp),
-                                        st_step);
-        if ((st = g->agree(g->ctx, local))) {
-            if (local == AN_OK) st = an_error(st, "another rank failed at step %ld; stopping", step);
-            goto done;
+        an_status local = AN_OK;
+        for (int k = 0; k < K && local == AN_OK; k++) {
+            int f, n;
+            an_shard(count, K, k, NULL, &f, &n);
+            f += first;
+            for (int j = 0; j < n; j++) {
+                idx[j] = perm[gb + f + j];
+                const uint64_t h = an_hash3((uint64_t)step, (uint64_t)(f + j), (uint64_t)idx[j]);
+                digest[0] += (double)(h >> 40), digest[1] += (double)((h >> 16) & 0xFFFFFF);
+            }
+            an_make_batch(x, labels, &train, idx, n, &cfg->data, 1, (uint64_t)t->seed, epoch);
+            local = an_step_local(&tr, &plan, x, H, H, labels, n, f, B, step, w_distill, st_step);
+            if (K > 1 && local == AN_OK) {
+                /* each micro-batch's gradient is summed on its own, then added: the same
+                 * arithmetic as a sum over ranks */
+                if (k == 0) memcpy(acc, tr.grad, net.total * sizeof(float));
+                else
+                    for (size_t i = 0; i < net.total; i++) acc[i] += tr.grad[i];
+            }
         }
+        if (K > 1 && local == AN_OK) memcpy(tr.grad, acc, net.total * sizeof(float));
+        inject_fault(info, g, &tr, step, &local);
+        const double t1 = now();
+        if ((st = g->agree(g->ctx, local))) goto done;
+        const double t2 = now();
         if ((st = g->sum_f32(g->ctx, tr.grad, net.total))) goto done;
+        const double t3 = now();
         an_step_apply(&tr, an_lr_at(t, step, sched, warmup));
-        t_train += now() - t0;
+        const double t4 = now();
+        if (cfg->dist.balance && P > 1) {
+            /* every rank's seconds per sample, for the coordinator's next shard sizes */
+            for (int r = 0; r < P; r++) flags[r] = 0;
+            flags[g->rank] = (t1 - t0) / (count > 0 ? count : 1);
+            if ((st = g->sum_f64(g->ctx, flags, (size_t)P))) goto done;
+            for (int r = 0; r < P; r++) spp[r] = step == 0 ? flags[r] : 0.8 * spp[r] + 0.2 * flags[r];
+        }
+        if (cfg->dist.check_every > 0 && P > 1 && ((step + 1) % cfg->dist.check_every == 0 || step + 1 == total))
+            if ((st = check_replicas(g, &tr, step + 1, flags))) goto done;
+        const double t5 = now();
+        info->t_compute += (t1 - t0) + (t4 - t3);
+        info->t_wait += t2 - t1;
+        info->t_comm += (t3 - t2) + (t5 - t4);
+        t_train += t5 - t0;
         for (int s = 0; s < plan.nsub; s++) {
             an_substats *w = &window[s], *v = &st_step[s];
             w->loss_sum += v->loss_sum, w->correct += v->correct, w->samples += v->samples;
@@ -297,6 +440,9 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
         }
     }
     info->steps_done = total;
+    info->bytes_reduced = P > 1 ? (double)net.total * sizeof(float) : 0;
+    if ((st = g->sum_f64(g->ctx, digest, 2))) goto done;
+    info->data_digest[0] = digest[0], info->data_digest[1] = digest[1];
     info->seconds = t_train;
     info->images_per_s = total * (double)B / fmax(1e-9, t_train);
     /* final evaluation on the test set */
@@ -318,12 +464,29 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
         fmt_time(t_train, ts, sizeof ts);
         fprintf(out, "done: %ld steps in %s (%.0f img/s); test top-1: smallest %.2f%%, largest %.2f%%\n", total, ts,
                 info->images_per_s, 100 * info->final[0].top1, 100 * info->final[1].top1);
+        const double per = 1e3 / (double)(total > 0 ? total : 1);
+        fprintf(out, "  per step on rank 0: compute %.1f ms, waiting for other ranks %.1f ms, communication %.2f ms",
+                info->t_compute * per, info->t_wait * per, info->t_comm * per);
+        if (P > 1) fprintf(out, "; %.2f MB of gradients reduced per step", info->bytes_reduced / 1e6);
+        fputc('\n', out);
+    }
+    if (info->want_params) {
+        if (!(info->params = an_alloc(net.total * sizeof(float)))) {
+            st = AN_ERR_NOMEM;
+            goto done;
+        }
+        memcpy(info->params, net.w, net.total * sizeof(float));
+        info->nparams = net.total;
     }
     st = AN_OK;
 done:
     if (metrics) fclose(metrics);
     if (plans) fclose(plans);
     free(red);
+    free(flags);
+    free(weights);
+    free(spp);
+    an_free(acc);
     an_free(x);
     free(labels);
     free(perm);

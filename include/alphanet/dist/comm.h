@@ -28,9 +28,12 @@ an_status an_comm_allreduce_sum_f32(const an_comm *c, float *buf, size_t n, floa
 an_status an_comm_allreduce_sum_f64(const an_comm *c, double *buf, size_t n);
 /* Broadcast n bytes from `root`. */
 an_status an_comm_bcast(const an_comm *c, void *buf, size_t n, int root);
-/* Every rank passes its local status; all get back AN_OK only if every rank passed AN_OK,
- * otherwise the first failing status seen (the same on every rank). Call it before any
- * collective that a failed rank would otherwise never join. */
+/* Every rank passes its local status; all get back AN_OK only if every rank passed AN_OK.
+ * Otherwise every rank gets the status of the lowest failing rank, and its error message
+ * (prefixed "rank R: " when there are several ranks) becomes every rank's message, so rank 0
+ * can report the first-hand cause. Call it before any collective that a failed rank would
+ * otherwise never join. */
+#define AN_AGREE_MSG_MAX 1024
 an_status an_comm_agree(const an_comm *c, an_status local);
 an_status an_comm_barrier(const an_comm *c);
 /* Ends the whole job immediately with `code` (last resort: a rank that cannot take part). */

@@ -1,6 +1,6 @@
 /* config.h - the YAML configuration of a run (libyaml), and command-line overrides.
  *
- * A config file has the sections space (required), data, train, eval and run; every key is
+ * A config file has the sections space (required), data, train, eval, run and dist; every key is
  * listed in docs/config.md with its default. Loading is strict: an unknown key, a value of the
  * wrong type or out of range, or an inconsistent combination is an error whose message names the
  * file, line and column, the key, what was expected and what is allowed. Overrides
@@ -48,6 +48,7 @@ typedef struct {
     int sandwich;
     double distill_warmup_epochs; /* 0 = off (official); else ramp the distillation loss weight from 0 */
     long max_steps;         /* stop after this many steps (0 = run all epochs); for tests and benchmarks */
+    int micro_batches;      /* each rank runs its shard as this many micro-batches (gradient accumulation) */
 } an_train_cfg;
 
 #define AN_MAX_EVAL_ARCHS 8
@@ -66,12 +67,18 @@ typedef struct {
 } an_run_cfg;
 
 typedef struct {
+    int balance;            /* size each rank's shard by its measured speed */
+    int check_every;        /* steps between checks that all ranks hold the same parameters (0 = off) */
+} an_dist_cfg;
+
+typedef struct {
     char path[AN_PATH_MAX]; /* where it was loaded from ("" for a string) */
     an_space space;
     an_data_cfg data;
     an_train_cfg train;
     an_eval_cfg eval;
     an_run_cfg run;
+    an_dist_cfg dist;
 } an_config;
 
 /* Loads `path` and applies `nset` overrides of the form "section.key=value". */
