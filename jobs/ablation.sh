@@ -18,7 +18,8 @@ for kind in ${KINDS:-alpha kl none}; do
   extra=()
   [ -n "$epochs" ] && extra+=(--set "train.epochs=$epochs")
   start=$(date +%s)
-  bash jobs/train.sh "$config" --set "train.distill=$kind" --set "run.dir=runs/ablation-$kind" \
+  rm -rf "runs/ablation-$kind" # a fresh run each time
+  RESUME=none bash jobs/train.sh "$config" --set "train.distill=$kind" --set "run.dir=runs/ablation-$kind" \
     --set "eval.archs=[\"$mid1\", \"$mid2\"]" "${extra[@]}" "$@" > "runs/ablation-$kind.log"
   echo "$kind: $(( $(date +%s) - start )) s wall, $(tail -1 "runs/ablation-$kind.log")"
 done

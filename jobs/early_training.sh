@@ -13,7 +13,8 @@ common=(--quiet --set "train.max_steps=$steps" --set train.epochs=100 --set trai
         --set run.log_every=50 --set eval.every_epochs=0 --set eval.calib_batches=4)
 run() { # name, overrides...
   local name="$1"; shift
-  bash jobs/train.sh configs/fmnist.yaml "${common[@]}" --set "run.dir=runs/early-$name" "$@" >/dev/null
+  rm -rf "runs/early-$name" # fresh runs
+  RESUME=none bash jobs/train.sh configs/fmnist.yaml "${common[@]}" --set "run.dir=runs/early-$name" "$@" >/dev/null
 }
 run alpha
 run kl --set train.distill=kl

@@ -13,37 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "alphanet/dist/comm.h"
 #include "alphanet/io/config.h"
-#include "alphanet/io/h5.h"
 #include "alphanet/train/loop.h"
 #include "test.h"
-
-#define IMG 16
-
-/* A learnable toy set: class c is a bright bar at row 1 + c, plus noise. */
-static an_status write_split(const char *path, long n, unsigned seed)
-{
-    an_dataset d = {.n = n, .h = IMG, .w = IMG, .c = 1, .classes = 10};
-    d.images = malloc((size_t)n * IMG * IMG);
-    d.labels = malloc((size_t)n * sizeof(int32_t));
-    srand(seed);
-    for (long i = 0; i < n; i++) {
-        const int c = (int)((i * 7 + seed) % 10);
-        d.labels[i] = c;
-        for (int p = 0; p < IMG * IMG; p++) {
-            int v = rand() % 64 + (p / IMG == 1 + c ? 160 : 0);
-            d.images[i * IMG * IMG + p] = (uint8_t)v;
-        }
-    }
-    const float mean = 0.2f, std = 0.3f;
-    an_status st = an_h5_write_images(path, &d, &mean, &std, "test_dist_train");
-    free(d.images);
-    free(d.labels);
-    return st;
-}
+#include "tiny.h"
 
 static an_status run(const an_config *base, const an_group *g, int micro, const char *dir, an_run_info *info,
                      int nset, char **sets)
@@ -76,31 +51,12 @@ int main(int argc, char **argv)
         return 1;
     }
     const int P = c.size, root = c.rank == 0;
-    char dir[128], file[200], cfgpath[200];
+    char dir[128], cfgpath[200];
     snprintf(dir, sizeof dir, "dist_train_np%d", P);
     snprintf(cfgpath, sizeof cfgpath, "%s/tiny.yaml", dir);
     an_status st = AN_OK;
-    if (root) {
-        mkdir(dir, 0777);
-        snprintf(file, sizeof file, "%s/train.h5", dir);
-        st = write_split(file, 96, 1);
-        snprintf(file, sizeof file, "%s/test.h5", dir);
-        if (!st) st = write_split(file, 40, 2);
-        /* the tiny golden-test space with a short, eval-free schedule on the generated data */
-        FILE *in = fopen(FIXTURE_DIR "/supernet/tiny.yaml", "r"), *out = fopen(cfgpath, "w");
-        if (!in || !out) st = an_error(AN_ERR_IO, "cannot copy tiny.yaml");
-        char line[512];
-        while (!st && fgets(line, sizeof line, in))
-            if (strncmp(line, "  batch:", 8) != 0) fputs(line, out); /* batch 16 below */
-        if (out)
-            fprintf(out, "  epochs: 2\n  max_steps: 6\n  warmup_epochs: 0.5\n  batch: 16\n"
-                         "data: {dataset: hdf5, dir: %s, validation: 0, crop_padding: 2, hflip: true, mean: [0.2], "
-                         "std: [0.3]}\neval: {every_epochs: 0, calib_batches: 1, batch: 20}\n"
-                         "run: {log_every: 3}\ndist: {check_every: 2}\n",
-                    dir);
-        if (in) fclose(in);
-        if (out) fclose(out);
-    }
+    if (root && t_toy_run_setup(dir, "run: {log_every: 3, checkpoint: false}\ndist: {check_every: 2}\n"))
+        st = an_error(AN_ERR_IO, "cannot write the toy data and config in '%s'", dir);
     st = an_comm_agree(&c, st);
     if (st) {
         fprintf(stderr, "setup failed: %s\n", an_error_message());

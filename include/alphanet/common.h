@@ -22,7 +22,8 @@ typedef enum {
     AN_ERR_FORMAT, /* file readable but its content is wrong */
     AN_ERR_NUMERIC,/* NaN or Inf where a finite value was required */
     AN_ERR_COMM,   /* the distributed layer failed or another rank stopped */
-    AN_ERR_INTERNAL
+    AN_ERR_INTERNAL,
+    AN_STOPPED     /* not an error: stopped on request (a signal) after writing a checkpoint */
 } an_status;
 
 /* Records a printf-style message for the calling thread and returns `st`, so that

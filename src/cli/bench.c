@@ -280,7 +280,8 @@ static int bench_step(int argc, char **argv)
     }
     qsort(ms, steps, sizeof ms[0], cmp_double);
     const double med = ms[steps / 2];
-    printf("config %s, batch %d, BLIS kernels %s\n", path, batch, an_gemm_kernel_name());
+    printf("config %s, batch %d, BLIS kernels %s, supernet %zu parameters\n", path, batch, an_gemm_kernel_name(),
+           net.total);
     for (int s = 0; s < 4; s++) {
         char a[AN_ARCH_TEXT_MAX];
         an_arch_format(&plan.arch[s], a, sizeof a);
@@ -300,7 +301,9 @@ int cli_bench(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "kernels")) return bench_kernels(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "step")) return bench_step(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "comm")) return cli_bench_comm(argc - 1, argv + 1);
     fprintf(stderr, "usage: alphanet bench kernels [--batch N] [--quick]\n"
-                    "       alphanet bench step CONFIG [--batch N] [--steps K]\n");
+                    "       alphanet bench step CONFIG [--batch N] [--steps K]\n"
+                    "       mpirun -np P alphanet bench comm [--max-bytes B] [--reps N]\n");
     return 2;
 }

@@ -4,7 +4,9 @@
 #define ALPHANET_CLI_H
 
 int cli_bench(int argc, char **argv);
+int cli_bench_comm(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_data(int argc, char **argv);
+int cli_info(int argc, char **argv);
 
 #endif

@@ -12,10 +12,12 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  train CONFIG [--set k=v]  train a supernet (configs/fmnist.yaml is the default job)\n"
+    "  info CHECKPOINT           verify a checkpoint and summarise it\n"
     "  data import idx --out D   convert Fashion-MNIST's IDX files into HDF5 (train.h5, test.h5)\n"
     "  bench kernels [--quick]   time the kernels on the default search space's shapes\n"
     "                            next to BLIS's own sgemm speed\n"
     "  bench step CONFIG         time one sandwich training step\n"
+    "  bench comm                time the gradient allreduce against message size (under mpirun)\n"
     "\n"
     "options:\n"
     "  -h, --help                this help\n"
@@ -39,6 +41,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "bench")) return cli_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return cli_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "data")) return cli_data(argc - 1, argv + 1);
     fprintf(stderr, "alphanet: unknown command '%s'\n\n%s", cmd, usage);

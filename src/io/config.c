@@ -541,6 +541,11 @@ static void defaults(an_config *c)
     c->eval.batch = 256;
     snprintf(c->run.dir, sizeof c->run.dir, "runs/run");
     c->run.log_every = 50;
+    c->run.checkpoint = 1;
+    c->run.checkpoint_every = 1000;
+    c->run.checkpoint_minutes = 10;
+    c->run.keep_checkpoints = 3;
+    snprintf(c->run.resume, sizeof c->run.resume, "none");
     t->micro_batches = 1;
     c->dist.check_every = 100;
 }
@@ -644,7 +649,15 @@ static an_status read_rest(ynode *root, an_config *c)
     if (r) {
         TRY(get_string(r, "run", "dir", c->run.dir, sizeof c->run.dir));
         TRY(get_int(r, "run", "log_every", &c->run.log_every, 1, 1 << 30));
-        static const char *const keys[] = {"dir", "log_every", NULL};
+        TRY(get_bool(r, "run", "checkpoint", &c->run.checkpoint));
+        TRY(get_long(r, "run", "checkpoint_every", &c->run.checkpoint_every, 0, 1L << 40));
+        TRY(get_double(r, "run", "checkpoint_minutes", &c->run.checkpoint_minutes, 0, 1e6));
+        TRY(get_int(r, "run", "keep_checkpoints", &c->run.keep_checkpoints, 1, 1000000));
+        TRY(get_string(r, "run", "resume", c->run.resume, sizeof c->run.resume));
+        if (!c->run.resume[0])
+            return an_error(AN_ERR_ARG, "%s: run.resume: expected none, auto or a checkpoint file", r->origin);
+        static const char *const keys[] = {"dir", "log_every", "checkpoint", "checkpoint_every", "checkpoint_minutes",
+                                           "keep_checkpoints", "resume", NULL};
         TRY(check_unknown(r, "run", keys));
     }
     ynode *ds;
@@ -767,6 +780,10 @@ void an_config_dump(const an_config *c, FILE *fp)
             c->eval.calib_batches, c->eval.batch);
     for (int i = 0; i < c->eval.narchs; i++) fprintf(fp, "%s\"%s\"", i ? ", " : "", c->eval.archs[i]);
     fprintf(fp, "]\n");
-    fprintf(fp, "run:\n  dir: \"%s\"\n  log_every: %d\n", c->run.dir, c->run.log_every);
+    fprintf(fp,
+            "run:\n  dir: \"%s\"\n  log_every: %d\n  checkpoint: %s\n  checkpoint_every: %ld\n  checkpoint_minutes: %.17g\n"
+            "  keep_checkpoints: %d\n  resume: \"%s\"\n",
+            c->run.dir, c->run.log_every, c->run.checkpoint ? "true" : "false", c->run.checkpoint_every,
+            c->run.checkpoint_minutes, c->run.keep_checkpoints, c->run.resume);
     fprintf(fp, "dist:\n  balance: %s\n  check_every: %d\n", c->dist.balance ? "true" : "false", c->dist.check_every);
 }

@@ -244,3 +244,292 @@ out:
     if (st) an_dataset_free(d);
     return st;
 }
+
+/* ---- checkpoints (layout in docs/formats.md) ---- */
+
+static herr_t attr_long(hid_t obj, const char *name, long v)
+{
+    long long x = v;
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t r = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LLONG, &x);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return r;
+}
+
+static herr_t attr_array(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v, int n)
+{
+    hsize_t d = (hsize_t)n;
+    hid_t sp = H5Screate_simple(1, &d, NULL);
+    hid_t a = H5Acreate2(obj, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t r = a < 0 ? -1 : H5Awrite(a, mem_type, v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return r;
+}
+
+static int read_attr_long(hid_t obj, const char *name, long *v)
+{
+    if (H5Aexists(obj, name) <= 0) return -1;
+    long long x = 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    int r = H5Aread(a, H5T_NATIVE_LLONG, &x) < 0 ? -1 : 0;
+    H5Aclose(a);
+    *v = (long)x;
+    return r;
+}
+
+/* a 1-D attribute of exactly n elements */
+static int read_attr_array(hid_t obj, const char *name, hid_t mem_type, void *v, int n)
+{
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t sp = H5Aget_space(a);
+    int r = H5Sget_simple_extent_npoints(sp) == n && H5Aread(a, mem_type, v) >= 0 ? 0 : -1;
+    H5Sclose(sp);
+    H5Aclose(a);
+    return r;
+}
+
+/* A float32 dataset with the given shape, chunked as a whole and Fletcher-32 checksummed. */
+static herr_t write_tensor(hid_t group, const char *name, int ndim, const hsize_t *dims, const float *v)
+{
+    hid_t sp = H5Screate_simple(ndim, dims, NULL);
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, ndim, dims);
+    H5Pset_fletcher32(pl);
+    hid_t ds = H5Dcreate2(group, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+    herr_t r = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(pl);
+    H5Sclose(sp);
+    return r;
+}
+
+/* A text as a 1-D dataset of bytes (h5py: f["config"][()].tobytes().decode()). */
+static herr_t write_text(hid_t f, const char *name, const char *text)
+{
+    hsize_t n = strlen(text ? text : "");
+    hsize_t chunk = n > 0 ? (n < (1u << 20) ? n : (1u << 20)) : 1;
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 1, &chunk);
+    H5Pset_fletcher32(pl);
+    hid_t ds = H5Dcreate2(f, name, H5T_STD_U8LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+    herr_t r = ds < 0 ? -1 : (n ? H5Dwrite(ds, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) : 0);
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(pl);
+    H5Sclose(sp);
+    return r;
+}
+
+static an_status read_text(hid_t f, const char *path, const char *name, char **out)
+{
+    *out = NULL;
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0) return an_error(AN_ERR_FORMAT, "'%s': missing dataset /%s", path, name);
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t sp = H5Dget_space(ds);
+    hsize_t n = 0;
+    an_status st = AN_OK;
+    if (H5Sget_simple_extent_ndims(sp) != 1) st = an_error(AN_ERR_FORMAT, "'%s': /%s must be 1-D text", path, name);
+    else {
+        H5Sget_simple_extent_dims(sp, &n, NULL);
+        if (n > ((hsize_t)1 << 31)) st = an_error(AN_ERR_FORMAT, "'%s': /%s is implausibly large", path, name);
+        else if (!(*out = malloc((size_t)n + 1))) st = an_error(AN_ERR_NOMEM, "'%s': cannot allocate /%s", path, name);
+        else if (n && H5Dread(ds, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
+            st = an_error(AN_ERR_FORMAT, "'%s': reading /%s failed (damaged file: checksum or truncation)", path, name);
+        else (*out)[n] = '\0';
+    }
+    H5Sclose(sp);
+    H5Dclose(ds);
+    if (st) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+an_status an_h5_write_checkpoint(const char *path, const an_ckpt_state *s, const an_supernet *net, const float *mom)
+{
+    quiet();
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return an_error(AN_ERR_IO, "cannot create checkpoint '%s' (folder missing or not writable?)", tmp);
+    an_status st = AN_OK;
+    hid_t gs = H5Gcreate2(f, "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gp = H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gm = H5Gcreate2(f, "momentum", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gb = H5Gcreate2(f, "buffers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (gs < 0 || gp < 0 || gm < 0 || gb < 0) st = an_error(AN_ERR_IO, "cannot create groups in '%s'", tmp);
+    if (!st && (attr_str(f, "format", AN_CKPT_FORMAT) < 0 || attr_int(f, "version", AN_CKPT_VERSION) < 0 ||
+                attr_str(f, "software", s->software) < 0 || attr_str(f, "created", s->created) < 0 ||
+                attr_long(gs, "step", s->step) < 0 || attr_long(gs, "steps_per_epoch", s->steps_per_epoch) < 0 ||
+                attr_long(gs, "schedule_steps", s->schedule_steps) < 0 ||
+                attr_int(gs, "world_size", s->world_size) < 0 || attr_int(gs, "micro_batches", s->micro_batches) < 0 ||
+                attr_long(gs, "seed", s->seed) < 0 ||
+                attr_array(gs, "coordinator_rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, s->coord_rng, 4) < 0 ||
+                attr_array(gs, "data_digest", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, s->data_digest, 2) < 0 ||
+                attr_array(gs, "train_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s->train_seconds, 1) < 0))
+        st = an_error(AN_ERR_IO, "writing the attributes of '%s' failed (disk full?)", tmp);
+    for (int i = 0; !st && i < net->nparams; i++) {
+        const an_param *p = &net->params[i];
+        hsize_t dims[4];
+        for (int d = 0; d < p->ndim; d++) dims[d] = (hsize_t)p->shape[d];
+        if (write_tensor(gp, p->name, p->ndim, dims, net->w + p->offset) < 0 ||
+            write_tensor(gm, p->name, p->ndim, dims, mom + p->offset) < 0)
+            st = an_error(AN_ERR_IO, "writing '%s' into '%s' failed (disk full?)", p->name, tmp);
+    }
+    for (int i = 0; !st && i < net->nbn; i++) {
+        const an_bn_buf *b = &net->bn[i];
+        char name[AN_NAME_MAX + 16];
+        hsize_t dims = (hsize_t)b->channels;
+        snprintf(name, sizeof name, "%s.running_mean", b->name);
+        herr_t r = write_tensor(gb, name, 1, &dims, net->bn_mean + b->offset);
+        snprintf(name, sizeof name, "%s.running_var", b->name);
+        if (r < 0 || write_tensor(gb, name, 1, &dims, net->bn_var + b->offset) < 0)
+            st = an_error(AN_ERR_IO, "writing '%s' into '%s' failed (disk full?)", b->name, tmp);
+    }
+    if (!st && (write_text(f, "config", s->config_text) < 0 || write_text(f, "metrics", s->metrics_text) < 0))
+        st = an_error(AN_ERR_IO, "writing the config and metrics into '%s' failed (disk full?)", tmp);
+    if (gs >= 0) H5Gclose(gs);
+    if (gp >= 0) H5Gclose(gp);
+    if (gm >= 0) H5Gclose(gm);
+    if (gb >= 0) H5Gclose(gb);
+    if (H5Fclose(f) < 0 && !st) st = an_error(AN_ERR_IO, "closing '%s' failed (disk full?)", tmp);
+    if (!st && fsync_path(tmp, 0) != 0) st = an_error(AN_ERR_IO, "cannot flush '%s' to disk: %s", tmp, strerror(errno));
+    if (!st && rename(tmp, path) != 0) st = an_error(AN_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (st) {
+        unlink(tmp);
+        return st;
+    }
+    char dir[4096];
+    parent_dir(path, dir, sizeof dir);
+    fsync_path(dir, 1);
+    return AN_OK;
+}
+
+static an_status open_checkpoint(const char *path, hid_t *f)
+{
+    quiet();
+    if (access(path, R_OK) != 0) return an_error(AN_ERR_IO, "cannot open checkpoint '%s': %s", path, strerror(errno));
+    *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*f < 0) return an_error(AN_ERR_FORMAT, "'%s' is not an HDF5 file (or it is damaged or truncated)", path);
+    char fmt[64] = "";
+    int version = 0;
+    if (read_attr_str(*f, "format", fmt, sizeof fmt) < 0 || strcmp(fmt, AN_CKPT_FORMAT) != 0) {
+        H5Fclose(*f);
+        return an_error(AN_ERR_FORMAT, "'%s' is not an alphanet checkpoint (attribute format is '%s')", path, fmt);
+    }
+    if (read_attr_int(*f, "version", &version) < 0 || version != AN_CKPT_VERSION) {
+        H5Fclose(*f);
+        return an_error(AN_ERR_FORMAT, "'%s': checkpoint version %d is not supported (this program reads version %d)",
+                        path, version, AN_CKPT_VERSION);
+    }
+    return AN_OK;
+}
+
+an_status an_h5_read_checkpoint_state(const char *path, an_ckpt_state *s)
+{
+    memset(s, 0, sizeof *s);
+    hid_t f;
+    an_status st = open_checkpoint(path, &f);
+    if (st) return st;
+    hid_t gs = H5Lexists(f, "state", H5P_DEFAULT) > 0 ? H5Gopen2(f, "state", H5P_DEFAULT) : -1;
+    if (gs < 0) st = an_error(AN_ERR_FORMAT, "'%s': missing group /state", path);
+    else if (read_attr_long(gs, "step", &s->step) < 0 || read_attr_long(gs, "steps_per_epoch", &s->steps_per_epoch) < 0 ||
+             read_attr_long(gs, "schedule_steps", &s->schedule_steps) < 0 ||
+             read_attr_int(gs, "world_size", &s->world_size) < 0 ||
+             read_attr_int(gs, "micro_batches", &s->micro_batches) < 0 || read_attr_long(gs, "seed", &s->seed) < 0 ||
+             read_attr_array(gs, "coordinator_rng", H5T_NATIVE_UINT64, s->coord_rng, 4) < 0 ||
+             read_attr_array(gs, "data_digest", H5T_NATIVE_DOUBLE, s->data_digest, 2) < 0 ||
+             read_attr_array(gs, "train_seconds", H5T_NATIVE_DOUBLE, &s->train_seconds, 1) < 0)
+        st = an_error(AN_ERR_FORMAT, "'%s': /state lacks an attribute or has one of the wrong type", path);
+    else if (s->step < 0 || s->steps_per_epoch < 1 || s->world_size < 1 || s->micro_batches < 1)
+        st = an_error(AN_ERR_FORMAT, "'%s': /state has impossible values (step %ld, world size %d)", path, s->step,
+                      s->world_size);
+    if (gs >= 0) H5Gclose(gs);
+    read_attr_str(f, "software", s->software, sizeof s->software);
+    read_attr_str(f, "created", s->created, sizeof s->created);
+    if (!st) st = read_text(f, path, "config", &s->config_text);
+    if (!st) st = read_text(f, path, "metrics", &s->metrics_text);
+    H5Fclose(f);
+    if (st) an_ckpt_state_free(s);
+    return st;
+}
+
+/* Reads group/name into dst after checking its shape against the expected one. */
+static an_status read_tensor(hid_t g, const char *path, const char *group, const char *name, int ndim, const int *shape,
+                             float *dst)
+{
+    if (H5Lexists(g, name, H5P_DEFAULT) <= 0)
+        return an_error(AN_ERR_FORMAT, "'%s': missing /%s/%s (a checkpoint of another search space?)", path, group, name);
+    hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+    hid_t sp = H5Dget_space(ds), ty = H5Dget_type(ds);
+    hsize_t dims[8] = {0};
+    const int nd = H5Sget_simple_extent_ndims(sp);
+    an_status st = AN_OK;
+    int same = nd == ndim && nd <= 8;
+    if (same) H5Sget_simple_extent_dims(sp, dims, NULL);
+    for (int d = 0; same && d < nd; d++) same = dims[d] == (hsize_t)shape[d];
+    if (!same) {
+        char want[64] = "", got[64] = "";
+        for (int d = 0; d < ndim; d++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? "x" : "", shape[d]);
+        for (int d = 0; d < nd && d < 8; d++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", d ? "x" : "", (unsigned long long)dims[d]);
+        st = an_error(AN_ERR_FORMAT, "'%s': /%s/%s has shape %s but this search space needs %s (a checkpoint of another "
+                      "search space?)", path, group, name, got, want);
+    } else if (H5Tget_class(ty) != H5T_FLOAT) {
+        st = an_error(AN_ERR_FORMAT, "'%s': /%s/%s is not a floating-point dataset", path, group, name);
+    } else if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+        st = an_error(AN_ERR_FORMAT, "'%s': reading /%s/%s failed (damaged file: checksum or truncation)", path, group,
+                      name);
+    }
+    H5Tclose(ty);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    return st;
+}
+
+static an_status count_members(hid_t g, const char *path, const char *group, long expect)
+{
+    H5G_info_t info = {0};
+    if (H5Gget_info(g, &info) < 0 || (long)info.nlinks != expect)
+        return an_error(AN_ERR_FORMAT, "'%s': /%s has %llu entries but this search space has %ld (a checkpoint of another "
+                        "search space?)", path, group, (unsigned long long)info.nlinks, expect);
+    return AN_OK;
+}
+
+an_status an_h5_read_checkpoint_tensors(const char *path, an_supernet *net, float *mom)
+{
+    hid_t f;
+    an_status st = open_checkpoint(path, &f);
+    if (st) return st;
+    const char *groups[3] = {"params", "momentum", "buffers"};
+    hid_t g[3] = {-1, -1, -1};
+    for (int i = 0; i < 3 && !st; i++) {
+        if (H5Lexists(f, groups[i], H5P_DEFAULT) <= 0) st = an_error(AN_ERR_FORMAT, "'%s': missing group /%s", path, groups[i]);
+        else g[i] = H5Gopen2(f, groups[i], H5P_DEFAULT);
+    }
+    if (!st) st = count_members(g[0], path, "params", net->nparams);
+    if (!st) st = count_members(g[1], path, "momentum", net->nparams);
+    if (!st) st = count_members(g[2], path, "buffers", 2L * net->nbn);
+    for (int i = 0; !st && i < net->nparams; i++) {
+        const an_param *p = &net->params[i];
+        st = read_tensor(g[0], path, "params", p->name, p->ndim, p->shape, net->w + p->offset);
+        if (!st && mom) st = read_tensor(g[1], path, "momentum", p->name, p->ndim, p->shape, mom + p->offset);
+    }
+    for (int i = 0; !st && i < net->nbn; i++) {
+        const an_bn_buf *b = &net->bn[i];
+        char name[AN_NAME_MAX + 16];
+        snprintf(name, sizeof name, "%s.running_mean", b->name);
+        st = read_tensor(g[2], path, "buffers", name, 1, &b->channels, net->bn_mean + b->offset);
+        snprintf(name, sizeof name, "%s.running_var", b->name);
+        if (!st) st = read_tensor(g[2], path, "buffers", name, 1, &b->channels, net->bn_var + b->offset);
+    }
+    for (int i = 0; i < 3; i++)
+        if (g[i] >= 0) H5Gclose(g[i]);
+    H5Fclose(f);
+    return st;
+}

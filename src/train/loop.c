@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "alphanet/io/batch.h"
+#include "alphanet/io/checkpoint.h"
+#include "alphanet/io/h5.h"
 #include "alphanet/io/dataset.h"
 #include "alphanet/nn/supernet.h"
 #include "alphanet/rng.h"
@@ -97,18 +99,18 @@ static void write_eval(FILE *m, FILE *out, long step, double epoch, const char *
 
 an_status an_fault_parse(const char *text, an_fault_kind *kind, int *rank, long *step)
 {
-    static const char *const names[] = {"error", "exit", "kill", "perturb"};
+    static const char *const names[] = {"error", "exit", "kill", "perturb", "stop"};
     char name[16];
     int r, n = 0;
     long k;
     if (sscanf(text, "%15[a-z]@%d:%ld%n", name, &r, &k, &n) != 3 || text[n] != '\0' || r < 0 || k < 0)
-        return an_error(AN_ERR_ARG, "fault '%s': expected KIND@RANK:STEP with KIND error|exit|kill|perturb", text);
-    for (int i = 0; i < 4; i++)
+        return an_error(AN_ERR_ARG, "fault '%s': expected KIND@RANK:STEP with KIND error|exit|kill|perturb|stop", text);
+    for (int i = 0; i < 5; i++)
         if (!strcmp(name, names[i])) {
             *kind = (an_fault_kind)(i + 1), *rank = r, *step = k;
             return AN_OK;
         }
-    return an_error(AN_ERR_ARG, "fault '%s': unknown kind '%s' (error|exit|kill|perturb)", text, name);
+    return an_error(AN_ERR_ARG, "fault '%s': unknown kind '%s' (error|exit|kill|perturb|stop)", text, name);
 }
 
 /* 64-bit digest of the optimizer state (parameters and momentum), compared between ranks. */
@@ -175,9 +177,197 @@ static void inject_fault(const an_run_info *info, const an_group *g, an_trainer 
     case AN_FAULT_PERTURB:
         tr->net->w[tr->net->total / 2] += 1e-3f;
         break;
+    case AN_FAULT_STOP:
+        if (info->stop_flag) *info->stop_flag = 1;
+        break;
     default:
         break;
     }
+}
+
+/* ---- checkpoints and resume (rank 0 does the file work; everyone agrees on the outcome) ---- */
+
+static char *config_text(const an_config *cfg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return NULL;
+    an_config_dump(cfg, m);
+    fclose(m);
+    return buf;
+}
+
+static char *file_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[65536];
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = 2 * (len + n + 1);
+            char *grown = realloc(buf, cap);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = grown;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!buf) buf = calloc(1, 1);
+    else buf[len] = '\0';
+    return buf;
+}
+
+/* The first line that differs between two config dumps, outside the run and dist sections
+ * (which may change between a run and its resumption). */
+static int config_difference(const char *a, const char *b, char *what, size_t cap)
+{
+    char sec_a[32] = "", sec_b[32] = "";
+    for (;;) {
+        /* next lines, skipping run/dist sections */
+        const char *ea, *eb;
+        for (;;) {
+            if (!*a) break;
+            ea = strchr(a, '\n');
+            if (a[0] != ' ') sscanf(a, "%31[^:]", sec_a);
+            if (strcmp(sec_a, "run") && strcmp(sec_a, "dist")) break;
+            a = ea ? ea + 1 : a + strlen(a);
+        }
+        for (;;) {
+            if (!*b) break;
+            eb = strchr(b, '\n');
+            if (b[0] != ' ') sscanf(b, "%31[^:]", sec_b);
+            if (strcmp(sec_b, "run") && strcmp(sec_b, "dist")) break;
+            b = eb ? eb + 1 : b + strlen(b);
+        }
+        if (!*a && !*b) return 0;
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        if (la != lb || strncmp(a, b, la)) {
+            snprintf(what, cap, "section %s: '%.*s' in the checkpoint, '%.*s' now", sec_b[0] ? sec_b : sec_a, (int)la, a,
+                     (int)lb, b);
+            return 1;
+        }
+        a += la + (a[la] == '\n'), b += lb + (b[lb] == '\n');
+    }
+}
+
+/* Rank 0: finds and loads the checkpoint to resume from, according to run.resume. *found = 0
+ * means a fresh start. Damaged checkpoints are skipped with a warning under "auto". */
+static an_status find_resume(const an_config *cfg, an_supernet *net, float *mom, an_ckpt_state *state, char *used,
+                             size_t cap, int *found, FILE *out)
+{
+    const char *mode = cfg->run.resume;
+    long steps[64];
+    *found = 0;
+    const int n = an_ckpt_list(cfg->run.dir, steps, 64);
+    if (!strcmp(mode, "none")) {
+        if (n > 0 && cfg->run.checkpoint)
+            return an_error(AN_ERR_ARG,
+                            "run folder '%s' already holds checkpoints (newest: step %ld): continue that run with "
+                            "--resume auto, or choose another run.dir (nothing was changed)",
+                            cfg->run.dir, steps[0]);
+        return AN_OK;
+    }
+    if (strcmp(mode, "auto") != 0) { /* an explicit file */
+        snprintf(used, cap, "%s", mode);
+        an_status st = an_h5_read_checkpoint_state(mode, state);
+        if (!st) st = an_h5_read_checkpoint_tensors(mode, net, mom);
+        if (st) an_ckpt_state_free(state);
+        *found = st == AN_OK;
+        return st;
+    }
+    char first_error[1024] = "";
+    for (int i = 0; i < n; i++) {
+        an_ckpt_path(cfg->run.dir, steps[i], used, cap);
+        an_status st = an_h5_read_checkpoint_state(used, state);
+        if (!st) st = an_h5_read_checkpoint_tensors(used, net, mom);
+        if (!st) {
+            *found = 1;
+            return AN_OK;
+        }
+        an_ckpt_state_free(state);
+        if (!first_error[0]) snprintf(first_error, sizeof first_error, "%s", an_error_message());
+        fprintf(out, "warning: skipping checkpoint %s: %s\n", used, an_error_message());
+    }
+    if (n > 0)
+        return an_error(AN_ERR_FORMAT, "none of the %d checkpoint(s) in '%s/checkpoints' can be resumed (newest: %s)", n,
+                        cfg->run.dir, first_error);
+    return AN_OK; /* nothing to resume: a fresh start */
+}
+
+/* Keeps the plans of the steps before `step` (a resumed run rewrites the rest). */
+static an_status truncate_plans(const char *path, long step)
+{
+    char *text = file_text(path);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        free(text);
+        return an_error(AN_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    }
+    for (char *line = text; line && *line;) {
+        char *end = strchr(line, '\n');
+        const size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (strtol(line, NULL, 10) < step) fprintf(f, "%.*s\n", (int)len, line);
+        line += len + (end != NULL);
+    }
+    free(text);
+    fclose(f);
+    return AN_OK;
+}
+
+typedef struct {
+    const an_config *cfg;
+    const an_group *g;
+    an_trainer *tr;
+    long spe, sched;
+    FILE *metrics, *out;
+    int quiet;
+} ckpt_ctx;
+
+/* Every rank: writes the checkpoint of `step` steps done (rank 0 writes, all agree on the result). */
+static an_status save_checkpoint(const ckpt_ctx *c, long step, const an_rng *coord, const double *digest,
+                                 double t_train, char *path, size_t cap)
+{
+    const an_group *g = c->g;
+    double dg[2] = {digest[0], digest[1]};
+    an_status st = g->sum_f64(g->ctx, dg, 2);
+    if (st) return st;
+    an_ckpt_path(c->cfg->run.dir, step, path, cap);
+    if (g->rank == 0) {
+        const double t0 = now();
+        an_ckpt_state s = {.step = step, .steps_per_epoch = c->spe, .schedule_steps = c->sched, .world_size = g->size,
+                           .micro_batches = c->cfg->train.micro_batches, .seed = c->cfg->train.seed,
+                           .data_digest = {dg[0], dg[1]}, .train_seconds = t_train};
+        memcpy(s.coord_rng, coord->s, sizeof s.coord_rng);
+        snprintf(s.software, sizeof s.software, "alphanet %s", an_version());
+        time_t tt = time(NULL);
+        strftime(s.created, sizeof s.created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&tt));
+        char mpath[AN_PATH_MAX + 32], dir[AN_PATH_MAX + 32];
+        snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", c->cfg->run.dir);
+        snprintf(dir, sizeof dir, "%s/checkpoints", c->cfg->run.dir);
+        if (c->metrics) fflush(c->metrics);
+        s.config_text = config_text(c->cfg);
+        s.metrics_text = file_text(mpath);
+        if (!s.config_text || !s.metrics_text) st = an_error(AN_ERR_NOMEM, "cannot gather the checkpoint's texts");
+        if (!st) st = mkdir_p(dir);
+        if (!st) st = an_h5_write_checkpoint(path, &s, c->tr->net, c->tr->mom);
+        if (!st) {
+            an_ckpt_prune(c->cfg->run.dir, c->cfg->run.keep_checkpoints);
+            if (!c->quiet) {
+                fprintf(c->out, "  checkpoint %s (step %ld, %.2f s)\n", path, step, now() - t0);
+                fflush(c->out);
+            }
+        }
+        an_ckpt_state_free(&s);
+    }
+    return g->agree(g->ctx, st);
 }
 
 an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *info)
@@ -196,6 +386,9 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
     double *red = NULL, *flags = NULL, *weights = NULL, *spp = NULL;
     float *acc = NULL;
     double digest[2] = {0, 0};
+    an_ckpt_state resume = {0};
+    int resumed = 0;
+    char resume_path[AN_PATH_MAX + 64] = "";
 
     /* Setup. A failure on any rank (a missing file on one node, memory) is agreed on by all
      * ranks before the first collective, so that no rank waits forever for a dead peer. */
@@ -246,6 +439,8 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
     st = AN_OK;
     if (root) {
         if ((st = mkdir_p(cfg->run.dir))) goto setup;
+        if ((st = find_resume(cfg, &net, tr.mom, &resume, resume_path, sizeof resume_path, &resumed, stderr)))
+            goto setup;
         char path[AN_PATH_MAX + 32];
         snprintf(path, sizeof path, "%s/config.yaml", cfg->run.dir);
         FILE *fc = fopen(path, "w");
@@ -258,8 +453,10 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
         fclose(fc);
         snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->run.dir);
         metrics = fopen(path, "w");
+        if (metrics && resumed) fputs(resume.metrics_text, metrics); /* the history up to the checkpoint */
         snprintf(path, sizeof path, "%s/plans.log", cfg->run.dir);
-        plans = fopen(path, "w");
+        if (resumed && (st = truncate_plans(path, resume.step))) goto setup;
+        plans = fopen(path, resumed ? "a" : "w");
         if (!metrics || !plans) {
             st = an_error(AN_ERR_IO, "cannot write in run folder '%s': %s", cfg->run.dir, strerror(errno));
             goto setup;
@@ -267,8 +464,36 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
     }
 setup:
     if ((st = g->agree(g->ctx, st))) goto done;
-    /* identical start on every rank, whatever the initialisation code does */
+    /* identical start on every rank: the coordinator's parameters (fresh or resumed) */
+    struct {
+        int resumed, world_size;
+        long step, sched;
+        uint64_t rng[4];
+        double train_seconds;
+    } rs = {resumed, resume.world_size, resume.step, resume.schedule_steps, {0}, resume.train_seconds};
+    memcpy(rs.rng, resume.coord_rng, sizeof rs.rng);
+    if ((st = g->bcast(g->ctx, &rs, sizeof rs, 0))) goto done;
     if ((st = g->bcast(g->ctx, net.w, net.total * sizeof(float), 0))) goto done;
+    if (rs.resumed &&
+        ((st = g->bcast(g->ctx, tr.mom, net.total * sizeof(float), 0)) ||
+         (st = g->bcast(g->ctx, net.bn_mean, net.bn_total * sizeof(float), 0)) ||
+         (st = g->bcast(g->ctx, net.bn_var, net.bn_total * sizeof(float), 0))))
+        goto done;
+    const long start_step = rs.resumed ? rs.step : 0;
+    if (root && rs.resumed) {
+        digest[0] = resume.data_digest[0], digest[1] = resume.data_digest[1];
+        fprintf(stderr, "resuming from %s (step %ld of %ld, written by %d rank(s), %s)\n", resume_path, rs.step, total,
+                rs.world_size, resume.software);
+        if (rs.world_size != P || resume.micro_batches != K)
+            fprintf(stderr,
+                    "note: the checkpoint was written by %d rank(s) x %d micro-batch(es), this run has %d x %d: it "
+                    "continues correctly but is no longer bit-identical to an uninterrupted run\n",
+                    rs.world_size, resume.micro_batches, P, K);
+        char *now_text = config_text(cfg), why[600];
+        if (now_text && config_difference(resume.config_text, now_text, why, sizeof why))
+            fprintf(stderr, "note: the config differs from the checkpoint's (%s); this run uses the new one\n", why);
+        free(now_text);
+    }
     if (!quiet) {
         an_arch amax, amin;
         an_arch_largest(&cfg->space, &amax);
@@ -289,12 +514,16 @@ setup:
 
     an_rng coord;
     an_rng_seed(&coord, (uint64_t)t->seed * 0x9E3779B97F4A7C15ull + 17);
+    if (rs.resumed) memcpy(coord.s, rs.rng, sizeof coord.s);
+    const ckpt_ctx cc = {cfg, g, &tr, spe, sched, metrics, out, quiet};
+    double t_last_ckpt = now();
+    char ckpt_path[AN_PATH_MAX + 64];
     an_substats window[AN_MAX_SUBNETS];
     memset(window, 0, sizeof window);
     long cur_epoch = -1, window_steps = 0;
-    double t_start = now(), t_window = t_start, t_train = 0;
+    double t_start = now(), t_window = t_start, t_train = rs.resumed ? rs.train_seconds : 0;
     an_plan plan;
-    for (long step = 0; step < total; step++) {
+    for (long step = start_step; step < total; step++) {
         const long epoch = step / spe;
         if (epoch != cur_epoch) {
             an_epoch_order(perm, train.n, (uint64_t)t->seed, epoch);
@@ -367,6 +596,25 @@ setup:
         info->t_wait += t2 - t1;
         info->t_comm += (t3 - t2) + (t5 - t4);
         t_train += t5 - t0;
+        /* a stop request (signal on any rank) or a checkpoint due by time (rank 0's clock) */
+        double ctl[2] = {info->stop_flag && *info->stop_flag ? 1 : 0,
+                         root && cfg->run.checkpoint_minutes > 0 && now() - t_last_ckpt >= 60 * cfg->run.checkpoint_minutes};
+        if ((st = g->sum_f64(g->ctx, ctl, 2))) goto done;
+        const int stop = ctl[0] > 0, last_step = step + 1 == total;
+        const int by_steps = cfg->run.checkpoint_every > 0 && (step + 1) % cfg->run.checkpoint_every == 0;
+        if (cfg->run.checkpoint && !last_step && (stop || by_steps || ctl[1] > 0)) {
+            if ((st = save_checkpoint(&cc, step + 1, &coord, digest, t_train, ckpt_path, sizeof ckpt_path))) goto done;
+            t_last_ckpt = now();
+        }
+        if (stop) {
+            if (cfg->run.checkpoint)
+                st = an_error(AN_STOPPED, "stopped by a signal after step %ld of %ld; checkpoint %s written: continue with "
+                              "--resume auto", step + 1, total, ckpt_path);
+            else
+                st = an_error(AN_STOPPED, "stopped by a signal after step %ld of %ld (checkpoints are off: nothing saved)",
+                              step + 1, total);
+            goto done;
+        }
         for (int s = 0; s < plan.nsub; s++) {
             an_substats *w = &window[s], *v = &st_step[s];
             w->loss_sum += v->loss_sum, w->correct += v->correct, w->samples += v->samples;
@@ -380,7 +628,7 @@ setup:
             pack(window, plan.nsub, red);
             if ((st = g->sum_f64(g->ctx, red, (size_t)NSTAT * plan.nsub))) goto done;
             const double tn = now(), ips = window_steps * (double)B / (tn - t_window);
-            const double eta = (tn - t_start) / (double)(step + 1) * (double)(total - step - 1);
+            const double eta = (tn - t_start) / (double)(step + 1 - start_step) * (double)(total - step - 1);
             if (root) {
                 char eta_s[32], lab[8];
                 fmt_time(eta, eta_s, sizeof eta_s);
@@ -439,12 +687,15 @@ setup:
             t_window = now();
         }
     }
+    if (cfg->run.checkpoint &&
+        (st = save_checkpoint(&cc, total, &coord, digest, t_train, ckpt_path, sizeof ckpt_path)))
+        goto done;
     info->steps_done = total;
     info->bytes_reduced = P > 1 ? (double)net.total * sizeof(float) : 0;
     if ((st = g->sum_f64(g->ctx, digest, 2))) goto done;
     info->data_digest[0] = digest[0], info->data_digest[1] = digest[1];
     info->seconds = t_train;
-    info->images_per_s = total * (double)B / fmax(1e-9, t_train);
+    info->images_per_s = (total - start_step) * (double)B / fmax(1e-9, t_train - (rs.resumed ? rs.train_seconds : 0));
     /* final evaluation on the test set */
     info->nfinal = 2 + cfg->eval.narchs;
     for (int i = 0; i < info->nfinal; i++) {
@@ -480,6 +731,7 @@ setup:
     }
     st = AN_OK;
 done:
+    an_ckpt_state_free(&resume);
     if (metrics) fclose(metrics);
     if (plans) fclose(plans);
     free(red);

@@ -37,6 +37,7 @@ const char *an_status_name(an_status st)
     case AN_ERR_NUMERIC: return "numerical error";
     case AN_ERR_COMM: return "communication error";
     case AN_ERR_INTERNAL: return "internal error";
+    case AN_STOPPED: return "stopped on request";
     }
     return "unknown error";
 }

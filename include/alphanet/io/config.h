@@ -64,6 +64,11 @@ typedef struct {
 typedef struct {
     char dir[AN_PATH_MAX];
     int log_every;
+    int checkpoint;            /* write checkpoints at all */
+    long checkpoint_every;     /* steps between checkpoints (0 = only by time, at the end and on a signal) */
+    double checkpoint_minutes; /* minutes between checkpoints (0 = off) */
+    int keep_checkpoints;      /* the newest K are kept */
+    char resume[AN_PATH_MAX];  /* "none", "auto" (newest valid checkpoint in dir) or a checkpoint file */
 } an_run_cfg;
 
 typedef struct {

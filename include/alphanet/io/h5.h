@@ -12,11 +12,22 @@
 #define ALPHANET_IO_H5_H
 
 #include "alphanet/common.h"
+#include "alphanet/io/checkpoint.h"
 #include "alphanet/io/dataset.h"
 
 an_status an_h5_write_images(const char *path, const an_dataset *d, const float *mean, const float *std,
                              const char *source);
 /* Reads a file written by an_h5_write_images; mean/std (may be NULL) receive up to 4 values. */
 an_status an_h5_read_images(const char *path, an_dataset *d, float *mean, float *std);
+
+/* Checkpoints ("alphanet-checkpoint", version 1; docs/formats.md): every tensor a float32 dataset
+ * with the official name and shape, chunked whole and Fletcher-32 checksummed, so any damaged
+ * byte fails the read. Written to a temporary name, flushed and renamed. */
+an_status an_h5_write_checkpoint(const char *path, const an_ckpt_state *s, const an_supernet *net, const float *mom);
+/* Reads the state, config and metrics (texts allocated; an_ckpt_state_free). */
+an_status an_h5_read_checkpoint_state(const char *path, an_ckpt_state *s);
+/* Reads parameters, BN buffers and (if mom != NULL) momentum into a supernet of the same space;
+ * any missing, extra or differently shaped tensor, or a checksum failure, is an error. */
+an_status an_h5_read_checkpoint_tensors(const char *path, an_supernet *net, float *mom);
 
 #endif

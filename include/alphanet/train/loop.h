@@ -10,6 +10,7 @@
 #ifndef ALPHANET_TRAIN_LOOP_H
 #define ALPHANET_TRAIN_LOOP_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "alphanet/io/config.h"
@@ -22,10 +23,11 @@ typedef enum {
     AN_FAULT_ERROR,   /* the rank's step returns an error (e.g. what bad data or a NaN does) */
     AN_FAULT_EXIT,    /* the rank exits mid-step without a word, as a crashed process does */
     AN_FAULT_KILL,    /* the rank sends itself SIGKILL mid-step */
-    AN_FAULT_PERTURB  /* the rank changes one parameter: the ranks' parameters diverge */
+    AN_FAULT_PERTURB, /* the rank changes one parameter: the ranks' parameters diverge */
+    AN_FAULT_STOP     /* the rank receives a stop request, as from SIGTERM (needs stop_flag) */
 } an_fault_kind;
 
-/* Parses "KIND@RANK:STEP" (kind error|exit|kill|perturb), e.g. "exit@1:3". */
+/* Parses "KIND@RANK:STEP" (kind error|exit|kill|perturb|stop), e.g. "exit@1:3". */
 an_status an_fault_parse(const char *text, an_fault_kind *kind, int *rank, long *step);
 
 typedef struct {
@@ -35,6 +37,9 @@ typedef struct {
     int fault_rank;
     long fault_step;
     int want_params;        /* copy the final parameters into params (caller frees with an_free) */
+    /* set (to non-zero) by a signal handler on any rank: all ranks stop at the next step
+     * boundary, a checkpoint is written, and an_train_run returns AN_STOPPED */
+    volatile sig_atomic_t *stop_flag;
     /* results, filled on return */
     long steps_done;
     double seconds;         /* wall time of the training steps (evaluation excluded) */
