@@ -2,6 +2,7 @@
  * it, config, parameter count, sizes, last metrics) after verifying it: every tensor is read,
  * which checks its Fletcher-32 checksum, and its names and shapes are checked against the
  * search space of the config stored inside. Exit status 0 if the checkpoint is sound, 1 if not. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,11 @@ int cli_info(int argc, char **argv)
     printf("last eval   %s\n", line[0] ? line : "(none)");
     printf("integrity   OK: %d parameter, %d momentum and %d buffer tensors read and checksummed\n", net.nparams,
            net.nparams, 2 * net.nbn);
+    /* FNV-1a over the parameter bytes: equal digests = bit-identical parameters */
+    uint64_t h = 0xcbf29ce484222325ull;
+    const unsigned char *bytes = (const unsigned char *)net.w;
+    for (size_t i = 0; i < net.total * sizeof(float); i++) h = (h ^ bytes[i]) * 0x100000001b3ull;
+    printf("digest      %016llx (FNV-1a of the parameters)\n", (unsigned long long)h);
     if (show_config) printf("\n# config stored in the checkpoint\n%s", s.config_text);
     rc = 0;
 out:

@@ -370,6 +370,29 @@ static an_status save_checkpoint(const ckpt_ctx *c, long step, const an_rng *coo
     return g->agree(g->ctx, st);
 }
 
+/* <run.dir>/results.json: the final test results, written (atomically) only when a run has
+ * finished; batch scripts take its presence as proof of completion. */
+static an_status write_results(const an_config *cfg, const an_run_info *info)
+{
+    char path[AN_PATH_MAX + 32], tmp[AN_PATH_MAX + 48];
+    snprintf(path, sizeof path, "%s/results.json", cfg->run.dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return an_error(AN_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+    fprintf(f, "{\"steps\":%ld,\"train_seconds\":%.1f,\"images_per_s\":%.1f,\"test\":[", info->steps_done, info->seconds,
+            info->images_per_s);
+    for (int i = 0; i < info->nfinal; i++)
+        fprintf(f, "%s\n  {\"subnet\":\"%s\",\"arch\":\"%s\",\"mflops\":%.3f,\"top1\":%.6f,\"top5\":%.6f,\"loss\":%.6f}",
+                i ? "," : "", i == 0 ? "min" : i == 1 ? "max" : "arch", info->final_arch[i], info->final_mflops[i],
+                info->final[i].top1, info->final[i].top5, info->final[i].loss);
+    fprintf(f, "]}\n");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return an_error(AN_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    }
+    return AN_OK;
+}
+
 an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *info)
 {
     FILE *out = info->out ? info->out : stdout;
@@ -721,6 +744,7 @@ setup:
         if (P > 1) fprintf(out, "; %.2f MB of gradients reduced per step", info->bytes_reduced / 1e6);
         fputc('\n', out);
     }
+    if (root && (st = write_results(cfg, info))) goto done;
     if (info->want_params) {
         if (!(info->params = an_alloc(net.total * sizeof(float)))) {
             st = AN_ERR_NOMEM;
