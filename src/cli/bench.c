@@ -302,8 +302,10 @@ int cli_bench(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "kernels")) return bench_kernels(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "step")) return bench_step(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "comm")) return cli_bench_comm(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "checkpoint")) return cli_bench_checkpoint(argc - 1, argv + 1);
     fprintf(stderr, "usage: alphanet bench kernels [--batch N] [--quick]\n"
                     "       alphanet bench step CONFIG [--batch N] [--steps K]\n"
-                    "       mpirun -np P alphanet bench comm [--max-bytes B] [--reps N]\n");
+                    "       mpirun -np P alphanet bench comm [--max-bytes B] [--reps N]\n"
+                    "       alphanet bench checkpoint CONFIG [--dir D] [--reps N]\n");
     return 2;
 }

@@ -18,6 +18,7 @@ static const char usage[] =
     "                            next to BLIS's own sgemm speed\n"
     "  bench step CONFIG         time one sandwich training step\n"
     "  bench comm                time the gradient allreduce against message size (under mpirun)\n"
+    "  bench checkpoint CONFIG   time checkpoint writes and reads next to the disk's raw speed\n"
     "\n"
     "options:\n"
     "  -h, --help                this help\n"
