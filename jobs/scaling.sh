@@ -5,7 +5,8 @@
 #    (BLIS threads): images/s, steps/s, and rank 0's time per step split into compute, waiting
 #    for other ranks and communication, and the bytes reduced per step.
 # 2. Uneven ranks: 3 ranks on 2 cores, two of them pinned to the same core (half speed), with
-#    shards of equal size and with dist.balance (shards sized by measured speed).
+#    shards of equal size and with dist.balance (shards sized by measured speed); Open MPI's
+#    waiting ranks yield the core (mpi_yield_when_idle) so that the pair shares it fairly.
 # 3. `alphanet bench comm`: allreduce time against message size on 2 ranks, fitted as
 #    alpha + beta x bytes.
 # 4. Projection: weak scaling (fixed batch per rank) at 8, 64 and 512 ranks for this config and
@@ -19,8 +20,10 @@ bin=build/alphanet
 flags=(--oversubscribe --bind-to none)
 [ "$(id -u)" = 0 ] && flags+=(--allow-run-as-root)
 out=runs/scaling
+mpi_extra=()
 mkdir -p "$out"
-common=(--set "train.max_steps=$steps" --set eval.every_epochs=0 --set eval.calib_batches=1 --set run.log_every=1000)
+common=(--set "train.max_steps=$steps" --set eval.every_epochs=0 --set eval.calib_batches=1 --set run.log_every=1000
+        --set run.checkpoint=false)
 
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $(date -u +%Y-%m-%d)"
 echo "== 1. $steps training steps of $config"
@@ -28,8 +31,8 @@ printf "%-22s %9s %9s %12s %12s %12s %12s\n" "ranks x threads" "img/s" "steps/s"
 row() { # row LABEL RANKS THREADS [extra options...]
   local label="$1" ranks="$2" threads="$3"
   shift 3
-  OMP_NUM_THREADS=$threads BLIS_NUM_THREADS=$threads mpirun -np "$ranks" "${flags[@]}" -x OMP_NUM_THREADS \
-    -x BLIS_NUM_THREADS "$@" > "$out/$label.log" 2>&1
+  OMP_NUM_THREADS=$threads BLIS_NUM_THREADS=$threads mpirun -np "$ranks" "${flags[@]}" "${mpi_extra[@]}" \
+    -x OMP_NUM_THREADS -x BLIS_NUM_THREADS "$@" > "$out/$label.log" 2>&1
   local done per batch
   done=$(grep '^done:' "$out/$label.log")
   per=$(grep 'per step on rank 0' "$out/$label.log")
@@ -50,11 +53,14 @@ row "1x2" 1 2 $bin train "$config" "${common[@]}" --set run.dir=$out/r1x2
 echo
 echo "== 2. uneven ranks: 3 ranks on 2 cores (ranks 0 and 1 share core 0, rank 2 has core 1)"
 printf "%-22s %9s %9s %12s %12s %12s %12s\n" "shards" "img/s" "steps/s" "compute ms" "waiting ms" "comm ms" "MB/step"
+# two ranks on one core: waiting ranks must yield the core instead of busy-polling it
+mpi_extra=(-x OMPI_MCA_mpi_yield_when_idle=1)
 pin='taskset -c $(( OMPI_COMM_WORLD_RANK < 2 ? 0 : 1 )) '"$bin"' train "$@"'
 row "equal" 3 1 bash -c "$pin" _ "$config" "${common[@]}" --set run.dir=$out/equal
 row "balanced" 3 1 bash -c "$pin" _ "$config" "${common[@]}" --set run.dir=$out/balanced --set dist.balance=true
 
 echo
+mpi_extra=()
 echo "== 3. allreduce on 2 ranks"
 OMP_NUM_THREADS=1 mpirun -np 2 "${flags[@]}" $bin bench comm --max-bytes 67108864 | tee "$out/comm.log"
 
