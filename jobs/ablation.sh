@@ -23,20 +23,4 @@ for kind in ${KINDS:-alpha kl none}; do
     --set "eval.archs=[\"$mid1\", \"$mid2\"]" "${extra[@]}" "$@" > "runs/ablation-$kind.log"
   echo "$kind: $(( $(date +%s) - start )) s wall, $(tail -1 "runs/ablation-$kind.log")"
 done
-python3 - <<'PY'
-import json
-kinds = ["alpha", "kl", "none"]
-res = {}
-for k in kinds:
-    rows = [json.loads(l) for l in open(f"runs/ablation-{k}/metrics.jsonl")]
-    ev = [r for r in rows if r["kind"] == "eval" and r["split"] == "test"]
-    res[k] = ev[-4:]  # min, max, mid1, mid2 of the final evaluation
-order = [0, 2, 3, 1]
-print("| distillation | " + " | ".join(f"{res['alpha'][i]['mflops']:.2f} MFLOPs" for i in order) + " |")
-print("|---|" + "---|" * len(order))
-for k in kinds:
-    print(f"| {k} | " + " | ".join(f"{100 * res[k][i]['top1']:.2f}" for i in order) + " |")
-print()
-for i in order:
-    print(f"  {res['alpha'][i]['mflops']:6.2f} MFLOPs: {res['alpha'][i]['arch']}")
-PY
+python3 jobs/ablation_table.py runs/ablation-alpha runs/ablation-kl runs/ablation-none

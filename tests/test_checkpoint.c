@@ -212,6 +212,19 @@ int main(int argc, char **argv)
             CHECK_MSG(strstr(an_error_message(), "has shape 48x") != NULL &&
                       strstr(an_error_message(), "another search space") != NULL, "%s", an_error_message());
             an_supernet_free(&net);
+            /* a missing dataset: a checkpoint written without the classifier's bias */
+            CHECK(an_supernet_create(&net, &cfg.space) == AN_OK);
+            net.nparams--;
+            snprintf(path2, sizeof path2, "%s/missing.h5", dir);
+            CHECK(an_h5_write_checkpoint(path2, &s, &net, net.w) == AN_OK);
+            net.nparams++;
+            st = an_h5_read_checkpoint_tensors(path2, &net, NULL);
+            CHECK(st == AN_ERR_FORMAT);
+            char expect[128];
+            snprintf(expect, sizeof expect, "/params has %d entries but this search space has %d", net.nparams - 1,
+                     net.nparams);
+            CHECK_MSG(strstr(an_error_message(), expect) != NULL, "%s", an_error_message());
+            an_supernet_free(&net);
             an_ckpt_state_free(&s);
         }
         /* the stopped run's newest checkpoint damaged: flip a byte of its first tensor */
