@@ -9,5 +9,7 @@ int cli_bench_checkpoint(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_data(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+int cli_search(int argc, char **argv);
 
 #endif

@@ -4,6 +4,9 @@
 #include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 static an_status mpi_fail(int rc, const char *what)
 {
@@ -112,8 +115,93 @@ static an_status g_sum_f64(void *ctx, double *buf, size_t n) { return an_comm_al
 static an_status g_bcast(void *ctx, void *buf, size_t n, int root) { return an_comm_bcast(ctx, buf, n, root); }
 static an_status g_agree(void *ctx, an_status local) { return an_comm_agree(ctx, local); }
 
+/* ---- the task farm ---- */
+
+#define TAG_TASK 71
+#define TAG_RESULT 72
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+an_status an_comm_farm(const an_comm *c, int ntasks, int nres, an_task_fn work, void *wctx, double *results,
+                       double *busy, double *idle)
+{
+    if (c->size == 1) {
+        const double t0 = wall();
+        an_status st = AN_OK;
+        for (int t = 0; t < ntasks && st == AN_OK; t++) st = work(wctx, t, results + (size_t)t * nres);
+        if (busy) *busy += wall() - t0;
+        return st;
+    }
+    an_status local = AN_OK;
+    double *msg = malloc(sizeof(double) * (size_t)(nres + 2));
+    if (!msg) local = an_error(AN_ERR_NOMEM, "out of memory (farm message)");
+    if ((local = an_comm_agree(c, local))) {
+        free(msg);
+        return local;
+    }
+    int rc = MPI_SUCCESS;
+    if (c->rank == 0) {
+        /* coordinator: a task to every worker, then one more to whoever returns a result */
+        int next = 0, active = 0, failed = 0;
+        for (int w = 1; w < c->size && rc == MPI_SUCCESS; w++) {
+            int task = next < ntasks ? next++ : -1;
+            rc = MPI_Send(&task, 1, MPI_INT, w, TAG_TASK, MPI_COMM_WORLD);
+            active += task >= 0;
+        }
+        while (active > 0 && rc == MPI_SUCCESS) {
+            int flag = 0;
+            MPI_Status ms;
+            rc = MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &ms);
+            if (rc != MPI_SUCCESS) break;
+            if (!flag) { /* sleep instead of spinning: the coordinator shares cores with workers */
+                struct timespec nap = {0, 200000};
+                nanosleep(&nap, NULL);
+                continue;
+            }
+            rc = MPI_Recv(msg, nres + 2, MPI_DOUBLE, ms.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (rc != MPI_SUCCESS) break;
+            active--;
+            const int task = (int)msg[0];
+            if (msg[1] != 0) failed = 1;
+            else if (task >= 0 && task < ntasks) memcpy(results + (size_t)task * nres, msg + 2, sizeof(double) * nres);
+            int give = !failed && next < ntasks ? next++ : -1;
+            rc = MPI_Send(&give, 1, MPI_INT, ms.MPI_SOURCE, TAG_TASK, MPI_COMM_WORLD);
+            active += give >= 0;
+        }
+    } else {
+        for (;;) {
+            int task;
+            const double t0 = wall();
+            rc = MPI_Recv(&task, 1, MPI_INT, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            const double t1 = wall();
+            if (idle) *idle += t1 - t0;
+            if (rc != MPI_SUCCESS || task < 0) break;
+            an_status st = local ? local : work(wctx, task, msg + 2);
+            if (st && !local) local = st;
+            if (busy) *busy += wall() - t1;
+            msg[0] = task, msg[1] = st != AN_OK;
+            rc = MPI_Send(msg, nres + 2, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD);
+            if (rc != MPI_SUCCESS) break;
+        }
+    }
+    free(msg);
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "the task farm's messages");
+    return an_comm_agree(c, local);
+}
+
+static an_status g_farm(void *ctx, int ntasks, int nres, an_task_fn work, void *wctx, double *results, double *busy,
+                        double *idle)
+{
+    return an_comm_farm(ctx, ntasks, nres, work, wctx, results, busy, idle);
+}
+
 an_group an_comm_group(an_comm *c)
 {
     return (an_group){.rank = c->rank, .size = c->size, .ctx = c, .sum_f32 = g_sum_f32, .sum_f64 = g_sum_f64,
-                      .bcast = g_bcast, .agree = g_agree};
+                      .bcast = g_bcast, .agree = g_agree, .farm = g_farm};
 }

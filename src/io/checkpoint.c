@@ -1,6 +1,8 @@
 /* checkpoint.c - checkpoint file names, listing and pruning (see checkpoint.h). */
 #include "alphanet/io/checkpoint.h"
 
+#include "alphanet/io/h5.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,4 +83,22 @@ void an_ckpt_prune(const char *run_dir, int keep)
             unlink(path);
         }
     closedir(d);
+}
+
+an_status an_ckpt_load(const char *path, int nset, char *const *sets, an_config *cfg, an_supernet *net,
+                       an_ckpt_state *state)
+{
+    memset(net, 0, sizeof *net);
+    an_status st = an_h5_read_checkpoint_state(path, state);
+    if (st) return st;
+    char where[4200];
+    snprintf(where, sizeof where, "%s:/config", path);
+    if ((st = an_config_parse(cfg, state->config_text, strlen(state->config_text), where, nset, sets))) goto fail;
+    if ((st = an_supernet_create(net, &cfg->space))) goto fail;
+    if ((st = an_h5_read_checkpoint_tensors(path, net, NULL))) goto fail;
+    return AN_OK;
+fail:
+    an_supernet_free(net);
+    an_ckpt_state_free(state);
+    return st;
 }

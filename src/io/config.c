@@ -548,6 +548,9 @@ static void defaults(an_config *c)
     snprintf(c->run.resume, sizeof c->run.resume, "none");
     t->micro_batches = 1;
     c->dist.check_every = 100;
+    c->search = (an_search_cfg){.seed = 1, .population = 64, .parents = 16, .mutations = 24, .crossovers = 24,
+                                .generations = 10, .mutate_prob = 0.2, .crossover_prob = 0.5, .calib_batches = 8,
+                                .val_images = 0, .bucket_mflops = 1.0};
 }
 
 static an_status read_rest(ynode *root, an_config *c)
@@ -668,7 +671,30 @@ static an_status read_rest(ynode *root, an_config *c)
         static const char *const keys[] = {"balance", "check_every", NULL};
         TRY(check_unknown(ds, "dist", keys));
     }
-    static const char *const top[] = {"space", "data", "train", "eval", "run", "dist", NULL};
+    ynode *se;
+    TRY(get_section(root, "", "search", &se, 0));
+    if (se) {
+        an_search_cfg *x = &c->search;
+        TRY(get_long(se, "search", "seed", &x->seed, 0, 0x7fffffffL));
+        TRY(get_int(se, "search", "population", &x->population, 1, 1 << 20));
+        TRY(get_int(se, "search", "parents", &x->parents, 1, 1 << 20));
+        TRY(get_int(se, "search", "mutations", &x->mutations, 0, 1 << 20));
+        TRY(get_int(se, "search", "crossovers", &x->crossovers, 0, 1 << 20));
+        TRY(get_int(se, "search", "generations", &x->generations, 0, 100000));
+        TRY(get_double(se, "search", "mutate_prob", &x->mutate_prob, 0, 1));
+        TRY(get_double(se, "search", "crossover_prob", &x->crossover_prob, 0, 1));
+        TRY(get_int(se, "search", "calib_batches", &x->calib_batches, 1, 1000000));
+        TRY(get_long(se, "search", "val_images", &x->val_images, 0, 1L << 40));
+        TRY(get_double(se, "search", "bucket_mflops", &x->bucket_mflops, 1e-6, 1e9));
+        static const char *const keys[] = {"seed", "population", "parents", "mutations", "crossovers", "generations",
+                                           "mutate_prob", "crossover_prob", "calib_batches", "val_images",
+                                           "bucket_mflops", NULL};
+        TRY(check_unknown(se, "search", keys));
+        if (x->parents > x->population)
+            return an_error(AN_ERR_ARG, "%s: search: parents (%d) must not exceed population (%d)", se->origin,
+                            x->parents, x->population);
+    }
+    static const char *const top[] = {"space", "data", "train", "eval", "run", "dist", "search", NULL};
     TRY(check_unknown(root, "", top));
     return AN_OK;
 }
@@ -681,7 +707,7 @@ an_status an_config_parse(an_config *c, const char *text, size_t len, const char
     an_status st = parse_tree(text, len, name, &root);
     if (st) return st;
     if (root->kind != Y_MAP) {
-        st = an_error(AN_ERR_ARG, "%s: the configuration must be a section of keys (space, data, train, eval, run, dist)",
+        st = an_error(AN_ERR_ARG, "%s: the configuration must be a section of keys (space, data, train, eval, run, dist, search)",
                       root->origin);
         goto done;
     }
@@ -786,4 +812,11 @@ void an_config_dump(const an_config *c, FILE *fp)
             c->run.dir, c->run.log_every, c->run.checkpoint ? "true" : "false", c->run.checkpoint_every,
             c->run.checkpoint_minutes, c->run.keep_checkpoints, c->run.resume);
     fprintf(fp, "dist:\n  balance: %s\n  check_every: %d\n", c->dist.balance ? "true" : "false", c->dist.check_every);
+    const an_search_cfg *x = &c->search;
+    fprintf(fp,
+            "search:\n  seed: %ld\n  population: %d\n  parents: %d\n  mutations: %d\n  crossovers: %d\n"
+            "  generations: %d\n  mutate_prob: %.17g\n  crossover_prob: %.17g\n  calib_batches: %d\n"
+            "  val_images: %ld\n  bucket_mflops: %.17g\n",
+            x->seed, x->population, x->parents, x->mutations, x->crossovers, x->generations, x->mutate_prob,
+            x->crossover_prob, x->calib_batches, x->val_images, x->bucket_mflops);
 }

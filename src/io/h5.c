@@ -533,3 +533,35 @@ an_status an_h5_read_checkpoint_tensors(const char *path, an_supernet *net, floa
     H5Fclose(f);
     return st;
 }
+
+/* ---- per-sample logits of an evaluation ---- */
+
+an_status an_h5_write_logits(const char *path, const float *logits, const int32_t *labels, long n, int classes,
+                             const char *arch, const char *split, double top1)
+{
+    quiet();
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
+    an_status st = AN_OK;
+    hsize_t dims[2] = {(hsize_t)n, (hsize_t)classes};
+    if (write_tensor(f, "logits", 2, dims, logits) < 0) st = an_error(AN_ERR_IO, "writing /logits of '%s' failed", tmp);
+    if (!st) {
+        hsize_t nl = (hsize_t)n;
+        hid_t sp = H5Screate_simple(1, &nl, NULL);
+        hid_t ds = H5Dcreate2(f, "labels", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels) < 0)
+            st = an_error(AN_ERR_IO, "writing /labels of '%s' failed", tmp);
+        if (ds >= 0) H5Dclose(ds);
+        H5Sclose(sp);
+    }
+    if (!st && (attr_str(f, "format", "alphanet-logits") < 0 || attr_int(f, "version", 1) < 0 ||
+                attr_str(f, "arch", arch) < 0 || attr_str(f, "split", split) < 0 ||
+                attr_array(f, "top1", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &top1, 1) < 0))
+        st = an_error(AN_ERR_IO, "writing the attributes of '%s' failed", tmp);
+    if (H5Fclose(f) < 0 && !st) st = an_error(AN_ERR_IO, "closing '%s' failed (disk full?)", tmp);
+    if (!st && rename(tmp, path) != 0) st = an_error(AN_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (st) unlink(tmp);
+    return st;
+}

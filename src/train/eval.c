@@ -9,7 +9,7 @@
 #include "alphanet/kernels/softmax.h"
 
 an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, const an_arch *a, const an_dataset *calib,
-                      const an_dataset *data, const an_group *g, an_eval_result *r)
+                      const an_dataset *data, const an_group *g, an_eval_result *r, float *logits_out)
 {
     const int B = cfg->eval.batch, K = net->space.classes, C = net->space.in_channels;
     const int H = data->h;
@@ -47,11 +47,13 @@ an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, con
     double acc[4] = {0, 0, 0, 0}; /* top1, top5, loss sum, count */
     o.bn = AN_BN_INFER;
     const long nchunks = (data->n + B - 1) / B;
+    if (logits_out) memset(logits_out, 0, (size_t)data->n * K * sizeof(float));
     for (long b = g->rank; b < nchunks; b += g->size) {
         const int nb2 = (int)(data->n - b * B < B ? data->n - b * B : B);
         for (int j = 0; j < nb2; j++) idx[j] = b * B + j;
         an_make_batch(x, labels, data, idx, nb2, &cfg->data, 0, 0, 0);
         if ((st = an_subnet_forward(ws, net, a, x, H, H, nb2, &o, logits))) goto out;
+        if (logits_out) memcpy(logits_out + (size_t)b * B * K, logits, (size_t)nb2 * K * sizeof(float));
         for (int j = 0; j < nb2; j++) {
             const float *z = logits + (size_t)j * K;
             int rank = 0;
@@ -63,6 +65,7 @@ an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, con
         acc[3] += nb2;
     }
     if ((st = g->sum_f64(g->ctx, acc, 4))) goto out;
+    if (logits_out && (st = g->sum_f32(g->ctx, logits_out, (size_t)data->n * K))) goto out;
     r->n = (long)acc[3];
     r->top1 = acc[3] > 0 ? acc[0] / acc[3] : 0;
     r->top5 = K > 5 && acc[3] > 0 ? acc[1] / acc[3] : 0;

@@ -700,7 +700,7 @@ setup:
                 if (which) an_arch_largest(&cfg->space, &a);
                 else an_arch_smallest(&cfg->space, &a);
                 an_eval_result r;
-                if ((st = an_evaluate(&net, tr.ws, cfg, &a, &train, ev, g, &r))) goto done;
+                if ((st = an_evaluate(&net, tr.ws, cfg, &a, &train, ev, g, &r, NULL))) goto done;
                 char txt[AN_ARCH_TEXT_MAX];
                 an_arch_format(&a, txt, sizeof txt);
                 if (root)
@@ -728,7 +728,7 @@ setup:
         else an_arch_parse(&cfg->space, cfg->eval.archs[i - 2], &a);
         an_arch_format(&a, info->final_arch[i], AN_ARCH_TEXT_MAX);
         info->final_mflops[i] = an_arch_flops(&cfg->space, &a) / 1e6;
-        if ((st = an_evaluate(&net, tr.ws, cfg, &a, &train, &test, g, &info->final[i]))) goto done;
+        if ((st = an_evaluate(&net, tr.ws, cfg, &a, &train, &test, g, &info->final[i], NULL))) goto done;
         if (root)
             write_eval(metrics, out, total, (double)total / spe, "test", i == 0 ? "min" : i == 1 ? "max" : "arch",
                        info->final_arch[i], info->final_mflops[i], &info->final[i], quiet);

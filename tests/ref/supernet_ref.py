@@ -3,15 +3,16 @@
 
 A functional re-implementation of the official AttentiveNAS/AlphaNet dynamic supernet
 (use_v3_head, swish; ALGORITHM.md sections 1-4) on a dict of full supernet tensors named like
-the official state_dict, and of the official training step (largest subnet with dropout and
+the official state_dict, of the official training step (largest subnet with dropout and
 drop-connect on label-smoothed CE, random and smallest subnets distilled, summed gradients,
-elementwise clip, SGD with Nesterov momentum). Dropout and drop-connect masks come from the same
-counter-based hash as the C code (include/alphanet/rng.h), so the C implementation can reproduce
-every step exactly.
+elementwise clip, SGD with Nesterov momentum), and of BN calibration with calibrated inference
+(section 5). Dropout and drop-connect masks come from the same counter-based hash as the C code
+(include/alphanet/rng.h), so the C implementation can reproduce every step exactly.
 
 Writes (format: tests/support/fixture.h; contents: tests/ref/README.md):
     tests/fixtures/supernet/sandwich_alpha.anfx, sandwich_kl.anfx, sandwich_none.anfx
     tests/fixtures/supernet/curve_alpha.anfx
+    tests/fixtures/supernet/calibration.anfx
 
 Everything is computed in float64 from float32 inputs and parameters and stored as float32.
 Inputs and initial parameters are drawn deterministically (torch generator seeded from a
@@ -290,14 +291,58 @@ def swish(x):
     return x * torch.sigmoid(x)
 
 
-def bn(x, P, pre):
+def bn(x, P, pre, bns=None):
+    """BN of module `pre` on the active channels of x: batch statistics, or what `bns` (a BNStats,
+    for calibration and calibrated inference) does."""
     c = x.size(1)
+    if bns is not None:
+        return bns(x, P[pre + ".weight"][:c], P[pre + ".bias"][:c], pre)
     return F.batch_norm(x, None, None, P[pre + ".weight"][:c], P[pre + ".bias"][:c], training=True, eps=EPS_BN)
 
 
-def block_forward(space, P, blk, x, w, k, e, dc=None):
+class BNStats:
+    """BN statistics of one subnet for calibration (ALGORITHM.md section 5), in two modes.
+
+    'calib': every BN normalises with its batch statistics (as bn() without BNStats) and records
+    the batch mean and the UNBIASED batch variance of its input over (n, h, w), per active
+    channel. The same statistics are also kept the way the official evaluation gets them: torch
+    BN running buffers reset to 0 / 1 and updated by F.batch_norm with momentum 1/k at the k-th
+    batch, i.e. nn.BatchNorm2d with momentum=None (cumulative average) as set by AttentiveNAS's
+    reset_running_stats_for_calibration(). finish() checks that the two agree.
+    'infer' (after finish()): every BN uses the running statistics (eval mode, eps 1e-5)."""
+
+    def __init__(self):
+        self.mode = "calib"
+        self.batches = {}  # pre -> list of (mean [c], unbiased var [c])
+        self.buf = {}      # pre -> (running_mean, running_var, batches seen): torch's own update
+        self.mean, self.var = {}, {}
+
+    def __call__(self, x, w, b, pre):
+        if self.mode == "infer":
+            return F.batch_norm(x, self.mean[pre], self.var[pre], w, b, training=False, eps=EPS_BN)
+        c = x.size(1)
+        self.batches.setdefault(pre, []).append((x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=True)))
+        rm, rv, k = self.buf.get(pre, (torch.zeros(c, dtype=x.dtype), torch.ones(c, dtype=x.dtype), 0))
+        y = F.batch_norm(x, rm, rv, w, b, training=True, momentum=1.0 / (k + 1), eps=EPS_BN)
+        self.buf[pre] = (rm, rv, k + 1)
+        return y
+
+    def finish(self):
+        """Equal-weight averages over the batches; switches to 'infer'."""
+        for pre, lst in self.batches.items():
+            self.mean[pre] = torch.stack([m for m, _ in lst]).mean(0)
+            self.var[pre] = torch.stack([v for _, v in lst]).mean(0)
+            rm, rv, k = self.buf[pre]
+            assert k == len(lst)
+            tol = 1e-12 if rm.dtype == torch.float64 else 1e-5
+            assert float((rm - self.mean[pre]).abs().max()) <= tol * (1 + float(self.mean[pre].abs().max())), pre
+            assert float((rv - self.var[pre]).abs().max()) <= tol * float(self.var[pre].max()), pre
+        self.mode = "infer"
+
+
+def block_forward(space, P, blk, x, w, k, e, dc=None, bns=None):
     """One MBConv block with active output width w, kernel k, expand e. dc = (mask [n] float, rate)
-    applies drop-connect to the branch (only called for identity-shortcut blocks)."""
+    applies drop-connect to the branch (only called for identity-shortcut blocks). bns: see bn()."""
     b = blk["index"]
     pre = "blocks.%d.mobile_inverted_conv." % b
     cin = x.size(1)
@@ -306,13 +351,13 @@ def block_forward(space, P, blk, x, w, k, e, dc=None):
     if blk["has_expand"]:
         mid = make_divisible(round(cin * e), 8)
         h = F.conv2d(h, P[pre + "inverted_bottleneck.conv.conv.weight"][:mid, :cin])
-        h = swish(bn(h, P, pre + "inverted_bottleneck.bn.bn"))
+        h = swish(bn(h, P, pre + "inverted_bottleneck.bn.bn", bns))
     else:
         mid = cin
     o = (blk["kmax"] - k) // 2
     wdw = P[pre + "depth_conv.conv.conv.weight"][:mid, :, o:o + k, o:o + k]
     h = F.conv2d(h, wdw, None, s, k // 2, 1, mid)
-    h = swish(bn(h, P, pre + "depth_conv.bn.bn"))
+    h = swish(bn(h, P, pre + "depth_conv.bn.bn", bns))
     if blk["se"]:
         r = make_divisible(mid // 4, 8)
         y = h.mean((2, 3), keepdim=True)
@@ -321,7 +366,7 @@ def block_forward(space, P, blk, x, w, k, e, dc=None):
         y = F.conv2d(y, P[pre + "depth_conv.se.fc.expand.weight"][:mid, :r], P[pre + "depth_conv.se.fc.expand.bias"][:mid])
         h = h * (F.relu6(y + 3.0) / 6.0)
     h = F.conv2d(h, P[pre + "point_linear.conv.conv.weight"][:w, :mid])
-    h = bn(h, P, pre + "point_linear.bn.bn")
+    h = bn(h, P, pre + "point_linear.bn.bn", bns)
     if cin == w and s == 1:
         sc = x
     else:
@@ -350,15 +395,16 @@ def dc_blocks_of(space, arch, drop_connect):
     return out
 
 
-def forward(space, P, arch, x, masks=None, record=None):
+def forward(space, P, arch, x, masks=None, record=None, bns=None):
     """Logits [n][K] of subnet `arch` on images x (NCHW, float64). masks: None, or dict with
-    'dropout' (uint8 [n][mix], rate 'p') and 'dc' {block: (uint8 [n], rate)}."""
+    'dropout' (uint8 [n][mix], rate 'p') and 'dc' {block: (uint8 [n], rate)}. bns: None (every BN
+    uses batch statistics) or a BNStats (calibration, calibrated inference)."""
     res = arch["res"]
     if x.size(-1) != res:
         x = F.interpolate(x, size=res, mode="bicubic", align_corners=False)
     cs = arch["stem"]
     x = F.conv2d(x, P["first_conv.conv.conv.weight"][:cs, :x.size(1)], None, space.stem_stride, 1)
-    x = swish(bn(x, P, "first_conv.bn.bn"))
+    x = swish(bn(x, P, "first_conv.bn.bn", bns))
     if record is not None:
         record["stem"] = x
     for si, (w, d, k, e) in enumerate(arch["stages"]):
@@ -367,11 +413,11 @@ def forward(space, P, arch, x, masks=None, record=None):
             if masks is not None and blk["index"] in masks["dc"]:
                 m, rate = masks["dc"][blk["index"]]
                 dc = (m, rate)
-            x = block_forward(space, P, blk, x, w, k, e, dc)
+            x = block_forward(space, P, blk, x, w, k, e, dc, bns)
     wl = x.size(1)
     ew = space.head_expand * wl
     x = F.conv2d(x, P["last_conv.final_expand_layer.conv.conv.weight"][:ew, :wl])
-    x = swish(bn(x, P, "last_conv.final_expand_layer.bn.bn"))
+    x = swish(bn(x, P, "last_conv.final_expand_layer.bn.bn", bns))
     x = x.mean((2, 3), keepdim=True)
     mix = arch["mix"]
     x = swish(F.conv2d(x, P["last_conv.feature_mix_layer.conv.conv.weight"][:mix, :ew]))
@@ -719,6 +765,81 @@ def gen_curve(space, cfg, full, steps=20, nbatches=4, warm=4, base=0.1):
                                          " | ".join(space.text(space_arch(space, v)) for v in all_archs[t][1:3])))
 
 
+def bn_modules(space):
+    """The BN modules of the supernet in state_dict order (prefixes of their .weight names)."""
+    return [n[:-len(".weight")] for n in space.names if space.kinds[n] == "bn_w"]
+
+
+def calibration_inputs(space, sizes=(4, 6, 3), n_eval=8):
+    """Parameters, calibration batches and evaluation batch of calibration.anfx. The batches have
+    different sizes and distributions (scale, offset), so that equal weights per batch differ
+    from weights per image and every batch shifts the averages visibly."""
+    g = gen("calibration")
+    P32 = init_params(space, g)
+    shape = [(1.0, 0.0), (1.5, 0.3), (0.7, -0.4)]
+    xs = []
+    for b, nb in enumerate(sizes):
+        sc, off = shape[b % len(shape)]
+        x, _ = batch(g, nb, space.in_ch, 16, 16, space.classes)
+        xs.append(x * sc + off)
+    xe, _ = batch(g, n_eval, space.in_ch, 16, 16, space.classes)
+    return P32, xs, xe
+
+
+def calibration_archs(space):
+    """A middle subnet (the first sandwich subnet: 13 x 13 input by bicubic resize, half the stem
+    BN, partial expand and last-stage widths, two unused blocks), then the largest."""
+    return [sandwich_archs(space)[0], space.largest()]
+
+
+def calibrate(space, P, arch, xs, xe):
+    """(BNStats after calibration on the batches xs, logits [n][K] on xe in inference mode,
+    logits on xe with batch statistics)."""
+    with torch.no_grad():
+        st = BNStats()
+        for x in xs:
+            forward(space, P, arch, x.to(D), bns=st)
+        st.finish()
+        z = forward(space, P, arch, xe.to(D), bns=st)
+        zb = forward(space, P, arch, xe.to(D))
+    return st, z, zb
+
+
+def gen_calibration(space):
+    case = "calibration"
+    P32, xs, xe = calibration_inputs(space)
+    P = {k: t.to(D) for k, t in P32.items()}
+    archs = calibration_archs(space)
+    mods = bn_modules(space)
+    T = dict(narchs=len(archs), arch_len=space.arch_len, nparams=len(space.names), nbn=len(mods),
+             nbatches=len(xs), n_eval=xe.size(0))
+    T["names"] = names_blob(space)
+    T["bn_names"] = torch.tensor(list("".join(m + "\n" for m in mods).encode()), dtype=torch.uint8)
+    for j, nm in enumerate(space.names):
+        T["param/%d" % j] = P32[nm]
+    for b, x in enumerate(xs):
+        T["x/%d" % b] = x
+    T["x_eval"] = xe
+    T["archs"] = torch.tensor([space.vec(a) for a in archs], dtype=torch.int32)
+    print("%s: batches of %s images, eval batch of %d" % (case, [x.size(0) for x in xs], xe.size(0)))
+    for a, arch in enumerate(archs):
+        space.validate(arch)
+        st, z, zb = calibrate(space, P, arch, xs, xe)
+        active = [st.mean[m].numel() if m in st.mean else 0 for m in mods]
+        T["bn_active/%d" % a] = torch.tensor(active, dtype=torch.int32)
+        for i, m in enumerate(mods):
+            if active[i]:
+                T["mean/%d/%d" % (a, i)] = st.mean[m]
+                T["var/%d/%d" % (a, i)] = st.var[m]
+        T["logits/%d" % a] = z
+        vmin = min(float(v.min()) for v in st.var.values())
+        print("    arch %d: %-50s %d of %d BNs, %d channels, min var %.3g, max |logit| %.3f, "
+              "max |logit - batch-stat logit| %.3f"
+              % (a, space.text(arch), sum(1 for c in active if c), len(mods), sum(active), vmin,
+                 float(z.abs().max()), float((z - zb).abs().max())))
+    write(case, T)
+
+
 def space_arch(space, v):
     return dict(res=v[0], stem=v[1], stages=[tuple(v[2 + 4 * i:6 + 4 * i]) for i in range(space.nstages)], mix=v[-1])
 
@@ -850,12 +971,39 @@ def f32_deviation(space, cfg, wd):
     print("f32: after  worst per tensor max|diff| / max(max|param|, 0.01) %.1e" % aw)
 
 
+def f32_calibration(space):
+    """How far calibration.anfx computed in float32 torch lands from the float64 reference."""
+    global D
+    P32, xs, xe = calibration_inputs(space)
+    mods = bn_modules(space)
+    for a, arch in enumerate(calibration_archs(space)):
+        res = {}
+        for dt in (torch.float64, torch.float32):
+            D = dt
+            res[dt] = calibrate(space, {k: t.to(D) for k, t in P32.items()}, arch, xs, xe)
+        D = torch.float64
+        (s64, z64, _), (s32, z32, _) = res[torch.float64], res[torch.float32]
+        em = ev = ea = 0.0
+        for m in mods:
+            if m not in s64.mean:
+                continue
+            mu, v = s64.mean[m], s64.var[m]
+            dm, dv = (s32.mean[m].double() - mu).abs(), (s32.var[m].double() - v).abs()
+            em = max(em, float((dm / torch.maximum(mu.abs(), v.sqrt())).max()))
+            ea = max(ea, float(dm.max() / mu.abs().max()))
+            ev = max(ev, float((dv / v).max()))
+        ez = float((z32.double() - z64).abs().max()) / max(float(z64.abs().max()), 1.0)
+        print("f32: calibration arch %d: mean |diff| / max(|mean|, std) %.1e (per BN / max|mean| %.1e), "
+              "var |diff| / var %.1e, inference logits max|diff| / max(max|logit|, 1) %.1e" % (a, em, ea, ev, ez))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default=DEFAULT_CONFIG)
     ap.add_argument("--check", action="store_true", help="run the sanity checks only")
     ap.add_argument("--f32", action="store_true",
-                    help="print how far a float32 run of sandwich_alpha lands from the reference, and exit")
+                    help="print how far float32 runs of sandwich_alpha and of the calibration land from the "
+                         "reference, and exit")
     ap.add_argument("--sandwich-wd", type=float, default=5e-3,
                     help="weight decay of the sandwich fixtures (large enough to be visible in one step)")
     ap.add_argument("--full", action="store_true",
@@ -874,6 +1022,7 @@ def main():
     space = Space(cfg)
     if args.f32:
         f32_deviation(space, cfg, args.sandwich_wd)
+        f32_calibration(space)
         return
     checks(space, cfg)
     if args.check:
@@ -882,6 +1031,7 @@ def main():
     for distill in ("alpha", "kl", "none"):
         gen_sandwich(space, cfg, distill, args.sandwich_wd, args.full)
     gen_curve(space, cfg, args.full)
+    gen_calibration(space)
     print("smallest |u - keep| over all mask draws: %.3g (2^-20 = %.3g)" % (mask_margin[0], 2.0 ** -20))
     assert mask_margin[0] > 2.0 ** -20, "a mask draw sits on the keep threshold: float vs double could differ"
     total = sum(b for _, b in written)

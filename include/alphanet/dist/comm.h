@@ -41,6 +41,11 @@ void an_comm_abort(const an_comm *c, int code);
 
 /* The training code's view of the communicator (train/group.h): function pointers over MPI. */
 #include "alphanet/train/group.h"
+
+/* The dynamic task farm of group.h over MPI: rank 0 sends task numbers to workers as they return
+ * results (point-to-point; it naps between polls instead of spinning), ranks 1..P-1 work. */
+an_status an_comm_farm(const an_comm *c, int ntasks, int nres, an_task_fn work, void *wctx, double *results,
+                       double *busy, double *idle);
 an_group an_comm_group(an_comm *c);
 
 #endif

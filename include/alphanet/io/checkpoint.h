@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "alphanet/common.h"
+#include "alphanet/io/config.h"
 #include "alphanet/nn/supernet.h"
 
 #define AN_CKPT_FORMAT "alphanet-checkpoint"
@@ -45,5 +46,11 @@ int an_ckpt_list(const char *run_dir, long *steps, int max);
 
 /* Deletes all but the newest `keep` checkpoints, and temporary files left by interrupted writes. */
 void an_ckpt_prune(const char *run_dir, int keep);
+
+/* Opens a checkpoint for use after training: its config (with `nset` overrides "section.key=value"
+ * applied, e.g. a data.dir valid on this machine), a supernet of its space holding its parameters
+ * and BN buffers, and its state (texts owned; an_ckpt_state_free). */
+an_status an_ckpt_load(const char *path, int nset, char *const *sets, an_config *cfg, an_supernet *net,
+                       an_ckpt_state *state);
 
 #endif

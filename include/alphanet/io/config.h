@@ -1,6 +1,6 @@
 /* config.h - the YAML configuration of a run (libyaml), and command-line overrides.
  *
- * A config file has the sections space (required), data, train, eval, run and dist; every key is
+ * A config file has the sections space (required), data, train, eval, run, dist and search; every key is
  * listed in docs/config.md with its default. Loading is strict: an unknown key, a value of the
  * wrong type or out of range, or an inconsistent combination is an error whose message names the
  * file, line and column, the key, what was expected and what is allowed. Overrides
@@ -72,6 +72,19 @@ typedef struct {
 } an_run_cfg;
 
 typedef struct {
+    long seed;
+    int population;         /* candidates of the first generation (the smallest + uniform samples) */
+    int parents;            /* best candidates kept as parents of each next generation */
+    int mutations, crossovers; /* new candidates per generation */
+    int generations;        /* generations after the first */
+    double mutate_prob;     /* per gene, resolution included */
+    double crossover_prob;  /* per gene: taken from the first parent with this probability */
+    int calib_batches;      /* BN calibration batches (of eval.batch training images) per candidate */
+    long val_images;        /* validation images per candidate (0 = the whole split) */
+    double bucket_mflops;   /* width of the FLOPs buckets of the Pareto table */
+} an_search_cfg;
+
+typedef struct {
     int balance;            /* size each rank's shard by its measured speed */
     int check_every;        /* steps between checks that all ranks hold the same parameters (0 = off) */
 } an_dist_cfg;
@@ -84,6 +97,7 @@ typedef struct {
     an_eval_cfg eval;
     an_run_cfg run;
     an_dist_cfg dist;
+    an_search_cfg search;
 } an_config;
 
 /* Loads `path` and applies `nset` overrides of the form "section.key=value". */

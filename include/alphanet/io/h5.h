@@ -30,4 +30,9 @@ an_status an_h5_read_checkpoint_state(const char *path, an_ckpt_state *s);
  * any missing, extra or differently shaped tensor, or a checksum failure, is an error. */
 an_status an_h5_read_checkpoint_tensors(const char *path, an_supernet *net, float *mom);
 
+/* Per-sample logits of an evaluation ("alphanet-logits", version 1): /logits float32 [n][classes],
+ * /labels int32 [n], attributes arch, split, top1. */
+an_status an_h5_write_logits(const char *path, const float *logits, const int32_t *labels, long n, int classes,
+                             const char *arch, const char *split, double top1);
+
 #endif

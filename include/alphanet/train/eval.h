@@ -20,7 +20,8 @@ typedef struct {
     long n;
 } an_eval_result;
 
+/* logits (may be NULL): receives data->n x classes logits on every rank (summed over the group). */
 an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, const an_arch *a, const an_dataset *calib,
-                      const an_dataset *data, const an_group *g, an_eval_result *r);
+                      const an_dataset *data, const an_group *g, an_eval_result *r, float *logits_out);
 
 #endif

@@ -9,6 +9,9 @@
 
 #include "alphanet/common.h"
 
+/* One task of a farm: fills nres doubles of results for task `task`. */
+typedef an_status (*an_task_fn)(void *wctx, int task, double *res);
+
 typedef struct {
     int rank, size;
     void *ctx;
@@ -19,6 +22,13 @@ typedef struct {
     an_status (*bcast)(void *ctx, void *buf, size_t n, int root);
     /* AN_OK on every rank iff every rank passed AN_OK */
     an_status (*agree)(void *ctx, an_status local);
+    /* Dynamic task farm (every rank calls it): tasks 0..ntasks-1 go to the ranks as they become
+     * free; with P > 1 rank 0 only hands out tasks and collects, ranks 1..P-1 work. On return
+     * rank 0 holds every task's nres results in results[task * nres ...]. busy / idle (may be
+     * NULL) receive this rank's seconds of work and of waiting for work. A failed task stops the
+     * farm; every rank then returns the failing rank's error. */
+    an_status (*farm)(void *ctx, int ntasks, int nres, an_task_fn work, void *wctx, double *results, double *busy,
+                      double *idle);
 } an_group;
 
 /* The group of one process. */
