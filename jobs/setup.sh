@@ -14,6 +14,7 @@ PACKAGES=(
   libyaml-dev                         # configs
   zlib1g-dev                          # gzip'ed IDX data
   dataset-fashion-mnist               # the default data set
+  gnuplot-nox python3                 # plots (jobs/plot.sh)
 )
 
 if [ "${SKIP_APT:-0}" != 1 ]; then
