@@ -11,5 +11,6 @@ int cli_data(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_search(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 #endif

@@ -51,16 +51,37 @@ static int take_common(common_args *a, int argc, char **argv, int *i)
     return 0;
 }
 
-/* Loads checkpoint + data on every rank; failures agreed. */
+/* Loads a checkpoint, or an exported subnet (then *exported = 1 and `arch` is its arch: the
+ * supernet holds only its slices and calibrated statistics), and the data, on every rank;
+ * failures agreed. */
 static an_status open_all(const an_comm *c, const common_args *a, an_config *cfg, an_supernet *net, an_dataset *train,
-                          an_dataset *val, an_dataset *test)
+                          an_dataset *val, an_dataset *test, int *exported, char *arch, size_t cap, long *step)
 {
-    an_ckpt_state state;
-    an_status st = an_ckpt_load(a->ckpt, a->nset, a->sets, cfg, net, &state);
-    if (!st) {
-        an_ckpt_state_free(&state);
-        st = an_data_load(cfg, train, val, test);
+    an_status st;
+    *exported = an_h5_is_subnet(a->ckpt);
+    if (*exported) {
+        char *text = NULL, where[AN_PATH_MAX + 32];
+        an_subnet_slices sl = {0};
+        an_arch ar;
+        snprintf(where, sizeof where, "%s:/config", a->ckpt);
+        st = an_h5_read_subnet_header(a->ckpt, &text, arch, cap);
+        if (!st) st = an_config_parse(cfg, text, strlen(text), where, a->nset, a->sets);
+        if (!st) st = an_supernet_create(net, &cfg->space);
+        if (!st) st = an_arch_parse(&cfg->space, arch, &ar);
+        if (!st) st = an_subnet_slices_make(net, &ar, &sl);
+        if (!st) st = an_h5_read_subnet_tensors(a->ckpt, net, &sl);
+        an_subnet_slices_free(&sl);
+        free(text);
+        if (step) *step = 0;
+    } else {
+        an_ckpt_state state;
+        st = an_ckpt_load(a->ckpt, a->nset, a->sets, cfg, net, &state);
+        if (!st) {
+            if (step) *step = state.step;
+            an_ckpt_state_free(&state);
+        }
     }
+    if (!st) st = an_data_load(cfg, train, val, test);
     return an_comm_agree(c, st);
 }
 
@@ -107,13 +128,22 @@ int cli_eval(int argc, char **argv)
     an_net_ws *ws = NULL;
     float *logits = NULL;
     int rc = 1;
-    an_status st = open_all(&c, &a, &cfg, &net, &train, &val, &test);
+    int exported = 0;
+    char exported_arch[AN_ARCH_TEXT_MAX] = "";
+    an_status st = open_all(&c, &a, &cfg, &net, &train, &val, &test, &exported, exported_arch, sizeof exported_arch, NULL);
     if (st) {
         if (c.rank == 0) fprintf(stderr, "alphanet eval: %s\n", an_error_message());
         rc = st == AN_ERR_ARG ? 2 : 1;
         goto out;
     }
-    if (calib > 0) cfg.eval.calib_batches = calib;
+    if (exported) {
+        /* an exported subnet: its own arch, its own calibrated statistics unless --calib-batches */
+        narch = 1;
+        archs[0] = exported_arch;
+        cfg.eval.calib_batches = calib > 0 ? calib : 0;
+    } else if (calib > 0) {
+        cfg.eval.calib_batches = calib;
+    }
     const an_dataset *data = !strcmp(split, "val") ? &val : &test;
     if (data->n == 0) {
         if (c.rank == 0) fprintf(stderr, "alphanet eval: the %s split is empty (data.validation is 0?)\n", split);
@@ -124,9 +154,14 @@ int cli_eval(int argc, char **argv)
         st = AN_ERR_NOMEM;
         goto fail;
     }
-    if (c.rank == 0)
-        printf("%s: %ld %s images, BN calibrated on %d batches of %d training images, %d rank(s)\n", a.ckpt, data->n,
-               split, cfg.eval.calib_batches, cfg.eval.batch, c.size);
+    if (c.rank == 0) {
+        if (cfg.eval.calib_batches > 0)
+            printf("%s: %ld %s images, BN calibrated on %d batches of %d training images, %d rank(s)\n", a.ckpt, data->n,
+                   split, cfg.eval.calib_batches, cfg.eval.batch, c.size);
+        else
+            printf("%s: %ld %s images, the exported subnet's calibrated BN statistics, %d rank(s)\n", a.ckpt, data->n,
+                   split, c.size);
+    }
     for (int i = 0; i < narch; i++) {
         an_arch arch;
         if ((st = an_arch_parse(&cfg.space, archs[i], &arch))) {
@@ -139,7 +174,7 @@ int cli_eval(int argc, char **argv)
         char txt[AN_ARCH_TEXT_MAX];
         an_arch_format(&arch, txt, sizeof txt);
         if (c.rank == 0) {
-            printf("  %-6s top1 %6.2f%%", archs[i], 100 * r.top1);
+            printf("  %-6s top1 %6.2f%%", exported ? "subnet" : archs[i], 100 * r.top1);
             if (cfg.space.classes > 5) printf("  top5 %6.2f%%", 100 * r.top5);
             printf("  loss %.4f  %7.2f MFLOPs %6.2f M params  %s\n", r.loss, an_arch_flops(&cfg.space, &arch) / 1e6,
                    an_arch_params(&cfg.space, &arch) / 1e6, txt);
@@ -224,7 +259,15 @@ int cli_search(int argc, char **argv)
     an_dataset train = {0}, val = {0}, test = {0};
     an_search_result res = {0};
     int rc = 1;
-    an_status st = open_all(&c, &a, &cfg, &net, &train, &val, &test);
+    int exported = 0;
+    char earch[AN_ARCH_TEXT_MAX];
+    an_status st = open_all(&c, &a, &cfg, &net, &train, &val, &test, &exported, earch, sizeof earch, NULL);
+    if (!st && exported) {
+        st = AN_ERR_ARG;
+        if (c.rank == 0) fprintf(stderr, "alphanet search: '%s' is an exported subnet; search needs a supernet checkpoint\n", a.ckpt);
+        rc = 2;
+        goto out;
+    }
     if (st) {
         if (c.rank == 0) fprintf(stderr, "alphanet search: %s\n", an_error_message());
         rc = st == AN_ERR_ARG ? 2 : 1;
@@ -288,6 +331,113 @@ int cli_search(int argc, char **argv)
     rc = 0;
 out:
     an_search_result_free(&res);
+    an_dataset_free(&train);
+    an_dataset_free(&val);
+    an_dataset_free(&test);
+    an_supernet_free(&net);
+    an_comm_finalize(&c);
+    return rc;
+}
+
+static const char export_usage[] =
+    "usage: alphanet export CHECKPOINT --arch ARCH|min|max|PRESET -o FILE.h5 [--calib-batches N] [--set k=v]...\n"
+    "\n"
+    "Writes one subnet as a standalone HDF5 file (docs/formats.md): its slices of the supernet's\n"
+    "parameters under the official names, its BN statistics calibrated on eval.calib_batches training\n"
+    "batches, the arch and the space's config. Prints its test accuracy. `alphanet eval FILE.h5`\n"
+    "evaluates it again; docs/formats.md shows how to load it into PyTorch.\n";
+
+int cli_export(int argc, char **argv)
+{
+    common_args a = {0};
+    const char *arch_text = NULL, *out_path = NULL;
+    int calib = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(export_usage, stdout);
+            return 0;
+        } else if (take_common(&a, argc, argv, &i)) {
+        } else if (!strcmp(argv[i], "--arch") && i + 1 < argc) {
+            arch_text = argv[++i];
+        } else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) && i + 1 < argc) {
+            out_path = argv[++i];
+        } else if (!strcmp(argv[i], "--calib-batches") && i + 1 < argc) {
+            calib = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "alphanet export: unexpected argument '%s'\n\n%s", argv[i], export_usage);
+            return 2;
+        }
+    }
+    if (!a.ckpt || !arch_text || !out_path || calib == 0 || calib < -1) {
+        fprintf(stderr, "alphanet export: %s\n\n%s",
+                !a.ckpt ? "no checkpoint given" : !arch_text ? "--arch is required" : !out_path ? "-o FILE is required"
+                                                                                       : "--calib-batches must be positive",
+                export_usage);
+        return 2;
+    }
+    an_comm c;
+    if (an_comm_init(&c, NULL, NULL)) {
+        fprintf(stderr, "alphanet export: %s\n", an_error_message());
+        return 1;
+    }
+    an_group g = an_comm_group(&c);
+    an_config cfg;
+    an_supernet net = {0};
+    an_dataset train = {0}, val = {0}, test = {0};
+    an_net_ws *ws = NULL;
+    an_subnet_slices sl = {0};
+    int rc = 1, exported = 0;
+    long step = 0;
+    char earch[AN_ARCH_TEXT_MAX];
+    an_status st = open_all(&c, &a, &cfg, &net, &train, &val, &test, &exported, earch, sizeof earch, &step);
+    if (!st && exported) {
+        if (c.rank == 0) fprintf(stderr, "alphanet export: '%s' is already an exported subnet\n", a.ckpt);
+        rc = 2;
+        goto out;
+    }
+    if (st) {
+        if (c.rank == 0) fprintf(stderr, "alphanet export: %s\n", an_error_message());
+        rc = st == AN_ERR_ARG ? 2 : 1;
+        goto out;
+    }
+    if (calib > 0) cfg.eval.calib_batches = calib;
+    an_arch arch;
+    if ((st = an_arch_parse(&cfg.space, arch_text, &arch))) {
+        if (c.rank == 0) fprintf(stderr, "alphanet export: %s\n", an_error_message());
+        rc = 2;
+        goto out;
+    }
+    an_eval_result r;
+    if ((st = an_net_ws_create(&ws)) || (st = an_evaluate(&net, ws, &cfg, &arch, &train, &test, &g, &r, NULL)) ||
+        (st = an_subnet_slices_make(&net, &arch, &sl)))
+        goto fail;
+    char txt[AN_ARCH_TEXT_MAX];
+    an_arch_format(&arch, txt, sizeof txt);
+    const double mf = an_arch_flops(&cfg.space, &arch) / 1e6, mp = an_arch_params(&cfg.space, &arch) / 1e6;
+    st = AN_OK;
+    if (c.rank == 0) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&text, &len);
+        if (!m) st = an_error(AN_ERR_NOMEM, "out of memory");
+        else {
+            an_config_dump(&cfg, m);
+            fclose(m);
+            st = an_h5_write_subnet(out_path, &net, &sl, txt, text, mf, mp, a.ckpt, step);
+        }
+        free(text);
+    }
+    if ((st = an_comm_agree(&c, st))) goto fail;
+    if (c.rank == 0)
+        printf("exported %s (%.2f MFLOPs, %.3f M parameters, BN calibrated on %d batches) to %s: test top-1 %.2f%%\n",
+               txt, mf, mp, cfg.eval.calib_batches, out_path, 100 * r.top1);
+    rc = 0;
+    goto out;
+fail:
+    if (c.rank == 0) fprintf(stderr, "alphanet export: %s\n", an_error_message());
+out:
+    an_subnet_slices_free(&sl);
+    an_net_ws_free(ws);
     an_dataset_free(&train);
     an_dataset_free(&val);
     an_dataset_free(&test);

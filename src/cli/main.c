@@ -15,6 +15,7 @@ static const char usage[] =
     "  info CHECKPOINT           verify a checkpoint and summarise it\n"
     "  eval CHECKPOINT [--arch A] accuracy of subnets after BN calibration\n"
     "  search CHECKPOINT --flops MIN:MAX   evolutionary search under a FLOPs range\n"
+    "  export CHECKPOINT --arch A -o F.h5  a standalone subnet with calibrated BN statistics\n"
     "  data import idx --out D   convert Fashion-MNIST's IDX files into HDF5 (train.h5, test.h5)\n"
     "  bench kernels [--quick]   time the kernels on the default search space's shapes\n"
     "                            next to BLIS's own sgemm speed\n"
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "info")) return cli_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cli_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "search")) return cli_search(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cli_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "data")) return cli_data(argc - 1, argv + 1);
     fprintf(stderr, "alphanet: unknown command '%s'\n\n%s", cmd, usage);

@@ -565,3 +565,128 @@ an_status an_h5_write_logits(const char *path, const float *logits, const int32_
     if (st) unlink(tmp);
     return st;
 }
+
+/* ---- exported subnets (layout in docs/formats.md) ---- */
+
+#define SUBNET_FORMAT "alphanet-subnet"
+
+an_status an_h5_write_subnet(const char *path, const an_supernet *net, const an_subnet_slices *sl, const char *arch,
+                             const char *config_text, double mflops, double mparams, const char *source, long step)
+{
+    quiet();
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
+    an_status st = AN_OK;
+    size_t maxc = 0;
+    for (int i = 0; i < sl->nparams; i++)
+        if (net->params[sl->p[i].param].count > maxc) maxc = net->params[sl->p[i].param].count;
+    float *buf = malloc(maxc * sizeof(float) + 1);
+    hid_t gp = H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gb = H5Gcreate2(f, "buffers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (!buf || gp < 0 || gb < 0) st = an_error(AN_ERR_IO, "cannot create groups in '%s'", tmp);
+    char sw[64];
+    snprintf(sw, sizeof sw, "alphanet %s", an_version());
+    if (!st && (attr_str(f, "format", SUBNET_FORMAT) < 0 || attr_int(f, "version", 1) < 0 || attr_str(f, "arch", arch) < 0 ||
+                attr_int(f, "classes", net->space.classes) < 0 || attr_int(f, "in_channels", net->space.in_channels) < 0 ||
+                attr_array(f, "mflops", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &mflops, 1) < 0 ||
+                attr_array(f, "mparams", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &mparams, 1) < 0 ||
+                attr_str(f, "software", sw) < 0 || attr_str(f, "source", source ? source : "") < 0 ||
+                attr_long(f, "step", step) < 0))
+        st = an_error(AN_ERR_IO, "writing the attributes of '%s' failed", tmp);
+    for (int i = 0; !st && i < sl->nparams; i++) {
+        const an_param *p = &net->params[sl->p[i].param];
+        hsize_t dims[4];
+        for (int d = 0; d < p->ndim; d++) dims[d] = (hsize_t)sl->p[i].shape[d];
+        an_slice_extract(p, sl->p[i].shape, net->w + p->offset, buf);
+        if (write_tensor(gp, p->name, p->ndim, dims, buf) < 0)
+            st = an_error(AN_ERR_IO, "writing '%s' into '%s' failed (disk full?)", p->name, tmp);
+    }
+    for (int i = 0; !st && i < sl->nbn; i++) {
+        const an_bn_buf *b = &net->bn[sl->b[i].bn];
+        char name[AN_NAME_MAX + 16];
+        hsize_t dims = (hsize_t)sl->b[i].channels;
+        snprintf(name, sizeof name, "%s.running_mean", b->name);
+        herr_t r = write_tensor(gb, name, 1, &dims, net->bn_mean + b->offset);
+        snprintf(name, sizeof name, "%s.running_var", b->name);
+        if (r < 0 || write_tensor(gb, name, 1, &dims, net->bn_var + b->offset) < 0)
+            st = an_error(AN_ERR_IO, "writing '%s' into '%s' failed (disk full?)", b->name, tmp);
+    }
+    if (!st && write_text(f, "config", config_text) < 0) st = an_error(AN_ERR_IO, "writing /config into '%s' failed", tmp);
+    free(buf);
+    if (gp >= 0) H5Gclose(gp);
+    if (gb >= 0) H5Gclose(gb);
+    if (H5Fclose(f) < 0 && !st) st = an_error(AN_ERR_IO, "closing '%s' failed (disk full?)", tmp);
+    if (!st && fsync_path(tmp, 0) != 0) st = an_error(AN_ERR_IO, "cannot flush '%s' to disk: %s", tmp, strerror(errno));
+    if (!st && rename(tmp, path) != 0) st = an_error(AN_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (st) unlink(tmp);
+    return st;
+}
+
+int an_h5_is_subnet(const char *path)
+{
+    quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return 0;
+    char fmt[64] = "";
+    read_attr_str(f, "format", fmt, sizeof fmt);
+    H5Fclose(f);
+    return !strcmp(fmt, SUBNET_FORMAT);
+}
+
+an_status an_h5_read_subnet_header(const char *path, char **config_text, char *arch, size_t cap)
+{
+    quiet();
+    *config_text = NULL;
+    if (access(path, R_OK) != 0) return an_error(AN_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return an_error(AN_ERR_FORMAT, "'%s' is not an HDF5 file (or it is damaged)", path);
+    char fmt[64] = "";
+    int version = 0;
+    an_status st = AN_OK;
+    if (read_attr_str(f, "format", fmt, sizeof fmt) < 0 || strcmp(fmt, SUBNET_FORMAT) != 0)
+        st = an_error(AN_ERR_FORMAT, "'%s' is not an exported subnet (attribute format is '%s')", path, fmt);
+    else if (read_attr_int(f, "version", &version) < 0 || version != 1)
+        st = an_error(AN_ERR_FORMAT, "'%s': subnet version %d is not supported (this program reads version 1)", path, version);
+    else if (read_attr_str(f, "arch", arch, cap) < 0)
+        st = an_error(AN_ERR_FORMAT, "'%s': missing attribute arch", path);
+    if (!st) st = read_text(f, path, "config", config_text);
+    H5Fclose(f);
+    return st;
+}
+
+an_status an_h5_read_subnet_tensors(const char *path, an_supernet *net, const an_subnet_slices *sl)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return an_error(AN_ERR_FORMAT, "'%s' is not an HDF5 file (or it is damaged)", path);
+    an_status st = AN_OK;
+    size_t maxc = 0;
+    for (int i = 0; i < sl->nparams; i++)
+        if (net->params[sl->p[i].param].count > maxc) maxc = net->params[sl->p[i].param].count;
+    float *buf = malloc(maxc * sizeof(float) + 1);
+    hid_t gp = H5Lexists(f, "params", H5P_DEFAULT) > 0 ? H5Gopen2(f, "params", H5P_DEFAULT) : -1;
+    hid_t gb = H5Lexists(f, "buffers", H5P_DEFAULT) > 0 ? H5Gopen2(f, "buffers", H5P_DEFAULT) : -1;
+    if (!buf || gp < 0 || gb < 0) st = an_error(AN_ERR_FORMAT, "'%s': missing group /params or /buffers", path);
+    if (!st) st = count_members(gp, path, "params", sl->nparams);
+    if (!st) st = count_members(gb, path, "buffers", 2L * sl->nbn);
+    memset(net->w, 0, net->total * sizeof(float));
+    for (int i = 0; !st && i < sl->nparams; i++) {
+        const an_param *p = &net->params[sl->p[i].param];
+        st = read_tensor(gp, path, "params", p->name, p->ndim, sl->p[i].shape, buf);
+        if (!st) an_slice_insert(p, sl->p[i].shape, buf, net->w + p->offset);
+    }
+    for (int i = 0; !st && i < sl->nbn; i++) {
+        const an_bn_buf *b = &net->bn[sl->b[i].bn];
+        char name[AN_NAME_MAX + 16];
+        snprintf(name, sizeof name, "%s.running_mean", b->name);
+        st = read_tensor(gb, path, "buffers", name, 1, &sl->b[i].channels, net->bn_mean + b->offset);
+        snprintf(name, sizeof name, "%s.running_var", b->name);
+        if (!st) st = read_tensor(gb, path, "buffers", name, 1, &sl->b[i].channels, net->bn_var + b->offset);
+    }
+    free(buf);
+    if (gp >= 0) H5Gclose(gp);
+    if (gb >= 0) H5Gclose(gb);
+    H5Fclose(f);
+    return st;
+}

@@ -226,3 +226,114 @@ void an_supernet_init(an_supernet *net, uint64_t seed)
         net->bn_var[k] = 1.0f;
     }
 }
+
+/* ---- the slices of one subnet ---- */
+
+static void add_p(an_subnet_slices *sl, int idx, int d0, int d1, int d2, int d3)
+{
+    if (idx < 0) return;
+    an_param_slice *x = &sl->p[sl->nparams++];
+    x->param = idx;
+    x->shape[0] = d0, x->shape[1] = d1, x->shape[2] = d2, x->shape[3] = d3;
+}
+
+static void add_b(an_subnet_slices *sl, int idx, int c)
+{
+    if (idx < 0) return;
+    sl->b[sl->nbn].bn = idx;
+    sl->b[sl->nbn++].channels = c;
+}
+
+an_status an_subnet_slices_make(const an_supernet *net, const an_arch *a, an_subnet_slices *sl)
+{
+    memset(sl, 0, sizeof *sl);
+    an_status st = an_arch_validate(&net->space, a);
+    if (st) return st;
+    sl->p = calloc((size_t)net->nparams, sizeof *sl->p);
+    sl->b = calloc((size_t)net->nbn, sizeof *sl->b);
+    if (!sl->p || !sl->b) {
+        an_subnet_slices_free(sl);
+        return an_error(AN_ERR_NOMEM, "out of memory (subnet slices)");
+    }
+    const an_space *s = &net->space;
+    const int C = s->in_channels, cs = a->stem_width;
+    add_p(sl, net->p_stem_w, cs, C, 3, 3);
+    add_p(sl, net->p_stem_g, cs, 0, 0, 0);
+    add_p(sl, net->p_stem_b, cs, 0, 0, 0);
+    add_b(sl, net->bn_stem, cs);
+    int cin = cs;
+    for (int si = 0; si < s->nstages; si++) {
+        const an_stage_arch *g = &a->stage[si];
+        for (int d = 0; d < g->depth; d++) {
+            const an_block *b = &net->blocks[net->stage_first[si] + d];
+            const int cout = g->width, k = g->kernel;
+            const int mid = b->has_expand ? an_make_divisible((double)cin * g->expand, 8) : cin;
+            const int r = an_make_divisible(mid / 4, 8);
+            if (b->has_expand) {
+                add_p(sl, b->p_ex_w, mid, cin, 1, 1);
+                add_p(sl, b->p_ex_g, mid, 0, 0, 0);
+                add_p(sl, b->p_ex_b, mid, 0, 0, 0);
+                add_b(sl, b->bn_ex, mid);
+            }
+            add_p(sl, b->p_dw_w, mid, 1, k, k);
+            add_p(sl, b->p_dw_g, mid, 0, 0, 0);
+            add_p(sl, b->p_dw_b, mid, 0, 0, 0);
+            add_b(sl, b->bn_dw, mid);
+            if (b->se) {
+                add_p(sl, b->p_se_rw, r, mid, 1, 1);
+                add_p(sl, b->p_se_rb, r, 0, 0, 0);
+                add_p(sl, b->p_se_ew, mid, r, 1, 1);
+                add_p(sl, b->p_se_eb, mid, 0, 0, 0);
+            }
+            add_p(sl, b->p_pr_w, cout, mid, 1, 1);
+            add_p(sl, b->p_pr_g, cout, 0, 0, 0);
+            add_p(sl, b->p_pr_b, cout, 0, 0, 0);
+            add_b(sl, b->bn_pr, cout);
+            if (cin != cout) add_p(sl, b->p_sc_w, cout, cin, 1, 1);
+            cin = cout;
+        }
+    }
+    const int E = cin * s->head_expand, mix = a->mix_width;
+    add_p(sl, net->p_fe_w, E, cin, 1, 1);
+    add_p(sl, net->p_fe_g, E, 0, 0, 0);
+    add_p(sl, net->p_fe_b, E, 0, 0, 0);
+    add_b(sl, net->bn_fe, E);
+    add_p(sl, net->p_mix_w, mix, E, 1, 1);
+    add_p(sl, net->p_cls_w, s->classes, mix, 0, 0);
+    add_p(sl, net->p_cls_b, s->classes, 0, 0, 0);
+    return AN_OK;
+}
+
+void an_subnet_slices_free(an_subnet_slices *sl)
+{
+    free(sl->p);
+    free(sl->b);
+    memset(sl, 0, sizeof *sl);
+}
+
+/* offset of active element (i0..i3) in the full tensor: leading dims 0 and 1, centred 2 and 3 */
+static void slice_copy(const an_param *p, const int *shape, float *full, float *dense, int to_dense)
+{
+    int full_sh[4] = {1, 1, 1, 1}, act[4] = {1, 1, 1, 1};
+    for (int d = 0; d < p->ndim; d++) full_sh[d] = p->shape[d], act[d] = shape[d];
+    const int o2 = (full_sh[2] - act[2]) / 2, o3 = (full_sh[3] - act[3]) / 2;
+    size_t j = 0;
+    for (int a = 0; a < act[0]; a++)
+        for (int b = 0; b < act[1]; b++)
+            for (int c = 0; c < act[2]; c++)
+                for (int e = 0; e < act[3]; e++, j++) {
+                    const size_t i = (((size_t)a * full_sh[1] + b) * full_sh[2] + c + o2) * full_sh[3] + e + o3;
+                    if (to_dense) dense[j] = full[i];
+                    else full[i] = dense[j];
+                }
+}
+
+void an_slice_extract(const an_param *p, const int *shape, const float *full, float *out)
+{
+    slice_copy(p, shape, (float *)full, out, 1);
+}
+
+void an_slice_insert(const an_param *p, const int *shape, const float *in, float *full)
+{
+    slice_copy(p, shape, full, (float *)in, 0);
+}

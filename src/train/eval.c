@@ -17,32 +17,34 @@ an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, con
     an_status st = AN_OK;
     float *x = an_alloc((size_t)C * H * H * B * sizeof(float)), *logits = an_alloc((size_t)B * K * sizeof(float));
     int *labels = malloc((size_t)B * sizeof(int));
-    long *order = malloc((size_t)(calib->n > 0 ? calib->n : 1) * sizeof(long));
+    long *order = malloc((size_t)(calib && calib->n > 0 ? calib->n : 1) * sizeof(long));
     long *idx = malloc((size_t)B * sizeof(long));
     if (!x || !logits || !labels || !order || !idx) {
         st = an_error(AN_ERR_NOMEM, "out of memory (evaluation batch of %d)", B);
         goto out;
     }
-    /* calibration */
-    if ((st = an_calib_begin(ws, net))) goto out;
-    an_epoch_order(order, calib->n, (uint64_t)cfg->train.seed, -1);
-    long nb = calib->n / B;
-    if (nb > cfg->eval.calib_batches) nb = cfg->eval.calib_batches;
-    if (nb < 1) {
-        st = an_error(AN_ERR_ARG, "BN calibration needs at least one batch of %d images (have %ld)", B, calib->n);
-        goto out;
-    }
+    /* calibration (eval.calib_batches = 0: use the statistics the supernet holds, e.g. an export's) */
     an_fwd_opts o = {.bn = AN_BN_CALIB};
-    for (long b = g->rank; b < nb; b += g->size) {
-        an_make_batch(x, labels, calib, order + b * B, B, &cfg->data, 0, 0, 0);
-        if ((st = an_subnet_forward(ws, net, a, x, H, H, B, &o, logits))) goto out;
+    if (cfg->eval.calib_batches > 0) {
+        if ((st = an_calib_begin(ws, net))) goto out;
+        an_epoch_order(order, calib->n, (uint64_t)cfg->train.seed, -1);
+        long nb = calib->n / B;
+        if (nb > cfg->eval.calib_batches) nb = cfg->eval.calib_batches;
+        if (nb < 1) {
+            st = an_error(AN_ERR_ARG, "BN calibration needs at least one batch of %d images (have %ld)", B, calib->n);
+            goto out;
+        }
+        for (long b = g->rank; b < nb; b += g->size) {
+            an_make_batch(x, labels, calib, order + b * B, B, &cfg->data, 0, 0, 0);
+            if ((st = an_subnet_forward(ws, net, a, x, H, H, B, &o, logits))) goto out;
+        }
+        double *sm, *sv, *cnt;
+        an_calib_sums(ws, net, &sm, &sv, &cnt);
+        if ((st = g->sum_f64(g->ctx, sm, net->bn_total)) || (st = g->sum_f64(g->ctx, sv, net->bn_total)) ||
+            (st = g->sum_f64(g->ctx, cnt, 2 * (size_t)net->nbn)))
+            goto out;
+        an_calib_finish(ws, net);
     }
-    double *sm, *sv, *cnt;
-    an_calib_sums(ws, net, &sm, &sv, &cnt);
-    if ((st = g->sum_f64(g->ctx, sm, net->bn_total)) || (st = g->sum_f64(g->ctx, sv, net->bn_total)) ||
-        (st = g->sum_f64(g->ctx, cnt, 2 * (size_t)net->nbn)))
-        goto out;
-    an_calib_finish(ws, net);
     /* inference over the evaluation set, chunks dealt round-robin */
     double acc[4] = {0, 0, 0, 0}; /* top1, top5, loss sum, count */
     o.bn = AN_BN_INFER;

@@ -35,4 +35,14 @@ an_status an_h5_read_checkpoint_tensors(const char *path, an_supernet *net, floa
 an_status an_h5_write_logits(const char *path, const float *logits, const int32_t *labels, long n, int classes,
                              const char *arch, const char *split, double top1);
 
+/* Exported subnets ("alphanet-subnet", version 1; docs/formats.md): the active slices of one
+ * subnet's parameters and its (calibrated) BN statistics under the official names, the arch, the
+ * space's config text. */
+an_status an_h5_write_subnet(const char *path, const an_supernet *net, const an_subnet_slices *sl, const char *arch,
+                             const char *config_text, double mflops, double mparams, const char *source, long step);
+int an_h5_is_subnet(const char *path);
+an_status an_h5_read_subnet_header(const char *path, char **config_text, char *arch, size_t cap);
+/* Zeroes net->w, then fills the slices of `sl` and their BN statistics from the file. */
+an_status an_h5_read_subnet_tensors(const char *path, an_supernet *net, const an_subnet_slices *sl);
+
 #endif

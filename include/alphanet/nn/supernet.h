@@ -87,6 +87,30 @@ void an_supernet_free(an_supernet *net);
 void an_supernet_init(an_supernet *net, uint64_t seed);
 /* Index of a parameter by name, or -1. */
 int an_supernet_find(const an_supernet *net, const char *name);
+/* The part of the supernet one subnet uses (weight sharing, ALGORITHM.md section 3): for each
+ * parameter it touches, its active shape, taken as the leading slice of every dimension except
+ * the spatial ones of a depthwise kernel, which are centre-cropped; for each BN it uses, the
+ * active channels (the leading ones). Parameters and BNs of inactive blocks are not listed. */
+typedef struct {
+    int param;           /* index into net->params */
+    int shape[4];        /* active shape (same ndim as the parameter) */
+} an_param_slice;
+typedef struct {
+    int bn;              /* index into net->bn */
+    int channels;
+} an_bn_slice;
+typedef struct {
+    int nparams, nbn;
+    an_param_slice *p;   /* net->nparams entries allocated */
+    an_bn_slice *b;      /* net->nbn entries allocated */
+} an_subnet_slices;
+
+an_status an_subnet_slices_make(const an_supernet *net, const an_arch *a, an_subnet_slices *sl);
+void an_subnet_slices_free(an_subnet_slices *sl);
+/* Copies between a full tensor and its active slice (dense, row-major, active shape). */
+void an_slice_extract(const an_param *p, const int *shape, const float *full, float *out);
+void an_slice_insert(const an_param *p, const int *shape, const float *in, float *full);
+
 static inline float *an_param_ptr(const an_supernet *net, float *base, int idx)
 {
     return idx < 0 ? NULL : base + net->params[idx].offset;

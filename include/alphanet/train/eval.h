@@ -5,6 +5,8 @@
  * equal-weight averages of the per-batch means and unbiased variances. Then inference with those
  * statistics over the evaluation set. With several ranks, batches are dealt round-robin and the
  * statistics and counts are summed over ranks: the result does not depend on the rank count.
+ * eval.calib_batches = 0 skips calibration and uses the statistics the supernet holds (an exported
+ * subnet's). calib may then be NULL.
  */
 #ifndef ALPHANET_TRAIN_EVAL_H
 #define ALPHANET_TRAIN_EVAL_H
