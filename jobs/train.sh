@@ -17,4 +17,16 @@ resume=(--resume "${RESUME:-auto}")
 if [ "$ranks" = 1 ]; then
   exec build/alphanet train "$config" "${resume[@]}" "$@"
 fi
-exec mpirun -np "$ranks" "${flags[@]}" -x OMP_NUM_THREADS -x BLIS_NUM_THREADS build/alphanet train "$config" "${resume[@]}" "$@"
+# Ctrl-C: mpirun would kill the ranks at once, so it runs in its own session (the terminal's
+# SIGINT reaches only this script) and gets SIGUSR1 instead, which it forwards to every rank:
+# they stop after the current step, checkpoint, and exit with 75.
+setsid mpirun -np "$ranks" "${flags[@]}" -x OMP_NUM_THREADS -x BLIS_NUM_THREADS \
+  build/alphanet train "$config" "${resume[@]}" "$@" &
+pid=$!
+trap 'echo "train.sh: stopping after the current step (checkpoint)..." >&2; kill -USR1 "$pid" 2>/dev/null' INT TERM
+while :; do
+  rc=0
+  wait "$pid" || rc=$?
+  kill -0 "$pid" 2>/dev/null || break
+done
+exit "$rc"
