@@ -38,5 +38,22 @@ int main(int argc, char **argv)
     CHECK(run(argv[1], "", out, sizeof out) == 2);
     CHECK(run(argv[1], "bench kernels --bogus", out, sizeof out) == 2);
     CHECK(strstr(out, "unknown option '--bogus'") != NULL);
+    /* the after-training commands: usage errors are status 2 with a message, missing files 1 */
+    CHECK(run(argv[1], "search no.h5", out, sizeof out) == 2);
+    CHECK(strstr(out, "--flops MIN:MAX is required") != NULL);
+    CHECK(run(argv[1], "search no.h5 --flops 8:2", out, sizeof out) == 2);
+    CHECK(strstr(out, "expected MIN:MAX") != NULL);
+    CHECK(run(argv[1], "export no.h5 -o x.h5", out, sizeof out) == 2);
+    CHECK(strstr(out, "--arch is required") != NULL);
+    CHECK(run(argv[1], "eval", out, sizeof out) == 2);
+    CHECK(strstr(out, "no checkpoint given") != NULL);
+    CHECK(run(argv[1], "eval no/such.h5 --split train", out, sizeof out) == 2);
+    CHECK(strstr(out, "--split must be test or val") != NULL);
+    CHECK(run(argv[1], "info no/such.h5", out, sizeof out) == 1);
+    CHECK(strstr(out, "cannot open checkpoint 'no/such.h5'") != NULL);
+    CHECK(run(argv[1], "eval --help", out, sizeof out) == 0 && strstr(out, "usage: alphanet eval") != NULL);
+    CHECK(run(argv[1], "search --help", out, sizeof out) == 0 && strstr(out, "usage: alphanet search") != NULL);
+    CHECK(run(argv[1], "export --help", out, sizeof out) == 0 && strstr(out, "usage: alphanet export") != NULL);
+    CHECK(run(argv[1], "train --help", out, sizeof out) == 0 && strstr(out, "--resume auto") != NULL);
     return TEST_SUMMARY();
 }
