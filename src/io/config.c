@@ -547,6 +547,7 @@ static void defaults(an_config *c)
     c->run.keep_checkpoints = 3;
     snprintf(c->run.resume, sizeof c->run.resume, "none");
     t->micro_batches = 1;
+    t->max_skips = 20;
     c->dist.check_every = 100;
     c->search = (an_search_cfg){.seed = 1, .population = 64, .parents = 16, .mutations = 24, .crossovers = 24,
                                 .generations = 10, .mutate_prob = 0.2, .crossover_prob = 0.5, .calib_batches = 8,
@@ -608,10 +609,14 @@ static an_status read_rest(ynode *root, an_config *c)
         TRY(get_double(t, "train", "distill_warmup_epochs", &x->distill_warmup_epochs, 0, 100000));
         TRY(get_long(t, "train", "max_steps", &x->max_steps, 0, 1L << 40));
         TRY(get_int(t, "train", "micro_batches", &x->micro_batches, 1, 1 << 20));
+        static const char *const nf[] = {"stop", "skip"};
+        TRY(get_enum(t, "train", "nonfinite", &x->nonfinite_skip, nf, 2));
+        TRY(get_int(t, "train", "max_skips", &x->max_skips, 0, 1 << 30));
         static const char *const keys[] = {"seed", "epochs", "batch", "lr", "momentum", "nesterov", "weight_decay",
                                            "warmup_epochs", "label_smoothing", "grad_clip", "dropout", "drop_connect",
                                            "distill", "alpha_min", "alpha_max", "iw_clip", "num_random", "sandwich",
-                                           "distill_warmup_epochs", "max_steps", "micro_batches", NULL};
+                                           "distill_warmup_epochs", "max_steps", "micro_batches", "nonfinite", "max_skips",
+                                           NULL};
         TRY(check_unknown(t, "train", keys));
         if (x->micro_batches > x->batch)
             return an_error(AN_ERR_ARG, "%s: train: micro_batches (%d) must not exceed batch (%d)", t->origin,
@@ -797,11 +802,11 @@ void an_config_dump(const an_config *c, FILE *fp)
             "  weight_decay: %.17g\n  warmup_epochs: %.17g\n  label_smoothing: %.17g\n  grad_clip: %.17g\n"
             "  dropout: %.17g\n  drop_connect: %.17g\n  distill: %s\n  alpha_min: %.17g\n  alpha_max: %.17g\n"
             "  iw_clip: %.17g\n  num_random: %d\n  sandwich: %s\n  distill_warmup_epochs: %.17g\n  max_steps: %ld\n"
-            "  micro_batches: %d\n",
+            "  micro_batches: %d\n  nonfinite: %s\n  max_skips: %d\n",
             t->seed, t->epochs, t->batch, t->lr, t->momentum, t->nesterov ? "true" : "false", t->weight_decay,
             t->warmup_epochs, t->label_smoothing, t->grad_clip, t->dropout, t->drop_connect, an_distill_name(t->distill),
             t->alpha_min, t->alpha_max, t->iw_clip, t->num_random, t->sandwich ? "true" : "false",
-            t->distill_warmup_epochs, t->max_steps, t->micro_batches);
+            t->distill_warmup_epochs, t->max_steps, t->micro_batches, t->nonfinite_skip ? "skip" : "stop", t->max_skips);
     fprintf(fp, "eval:\n  every_epochs: %.17g\n  calib_batches: %d\n  batch: %d\n  archs: [", c->eval.every_epochs,
             c->eval.calib_batches, c->eval.batch);
     for (int i = 0; i < c->eval.narchs; i++) fprintf(fp, "%s\"%s\"", i ? ", " : "", c->eval.archs[i]);

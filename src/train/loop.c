@@ -99,18 +99,31 @@ static void write_eval(FILE *m, FILE *out, long step, double epoch, const char *
 
 an_status an_fault_parse(const char *text, an_fault_kind *kind, int *rank, long *step)
 {
-    static const char *const names[] = {"error", "exit", "kill", "perturb", "stop"};
+    static const char *const names[] = {"error", "exit", "kill", "perturb", "stop", "nan"};
     char name[16];
     int r, n = 0;
     long k;
     if (sscanf(text, "%15[a-z]@%d:%ld%n", name, &r, &k, &n) != 3 || text[n] != '\0' || r < 0 || k < 0)
-        return an_error(AN_ERR_ARG, "fault '%s': expected KIND@RANK:STEP with KIND error|exit|kill|perturb|stop", text);
-    for (int i = 0; i < 5; i++)
+        return an_error(AN_ERR_ARG, "fault '%s': expected KIND@RANK:STEP with KIND error|exit|kill|perturb|stop|nan", text);
+    for (int i = 0; i < 6; i++)
         if (!strcmp(name, names[i])) {
             *kind = (an_fault_kind)(i + 1), *rank = r, *step = k;
             return AN_OK;
         }
-    return an_error(AN_ERR_ARG, "fault '%s': unknown kind '%s' (error|exit|kill|perturb|stop)", text, name);
+    return an_error(AN_ERR_ARG, "fault '%s': unknown kind '%s' (error|exit|kill|perturb|stop|nan)", text, name);
+}
+
+/* 1 iff no entry is NaN or Inf (0 x v is NaN exactly for those); eight sums for speed */
+static int all_finite(const float *v, size_t n)
+{
+    float acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += 0.0f * v[i + k];
+    for (; i < n; i++) acc[0] += 0.0f * v[i];
+    float t = 0;
+    for (int k = 0; k < 8; k++) t += acc[k];
+    return t == 0.0f;
 }
 
 /* 64-bit digest of the optimizer state (parameters and momentum), compared between ranks. */
@@ -179,6 +192,9 @@ static void inject_fault(const an_run_info *info, const an_group *g, an_trainer 
         break;
     case AN_FAULT_STOP:
         if (info->stop_flag) *info->stop_flag = 1;
+        break;
+    case AN_FAULT_NAN:
+        tr->grad[0] = NAN;
         break;
     default:
         break;
@@ -540,6 +556,7 @@ setup:
     if (rs.resumed) memcpy(coord.s, rs.rng, sizeof coord.s);
     const ckpt_ctx cc = {cfg, g, &tr, spe, sched, metrics, out, quiet};
     double t_last_ckpt = now();
+    long skipped_run = 0;
     char ckpt_path[AN_PATH_MAX + 64];
     an_substats window[AN_MAX_SUBNETS];
     memset(window, 0, sizeof window);
@@ -553,6 +570,8 @@ setup:
             cur_epoch = epoch;
         }
         double t0 = now();
+        const an_rng coord_prev = coord;
+        const double digest_prev[2] = {digest[0], digest[1]};
         if (root) make_plan(cfg, &coord, &plan);
         if ((st = g->bcast(g->ctx, &plan, sizeof plan, 0))) goto done;
         if (cfg->dist.balance && P > 1) {
@@ -599,11 +618,39 @@ setup:
         if (K > 1 && local == AN_OK) memcpy(tr.grad, acc, net.total * sizeof(float));
         inject_fault(info, g, &tr, step, &local);
         const double t1 = now();
-        if ((st = g->agree(g->ctx, local))) goto done;
+        /* A NaN or Inf: a loss on some rank (agreed), or the summed gradient (the same on every
+         * rank), so every rank takes the same decision. */
+        char bad[600] = "";
+        if ((st = g->agree(g->ctx, local))) {
+            if (st != AN_ERR_NUMERIC) goto done;
+            snprintf(bad, sizeof bad, "%s", an_error_message());
+        }
         const double t2 = now();
-        if ((st = g->sum_f32(g->ctx, tr.grad, net.total))) goto done;
+        if (!bad[0]) {
+            if ((st = g->sum_f32(g->ctx, tr.grad, net.total))) goto done;
+            if (!all_finite(tr.grad, net.total)) snprintf(bad, sizeof bad, "step %ld: the summed gradient has NaN or Inf entries", step);
+        }
         const double t3 = now();
-        an_step_apply(&tr, an_lr_at(t, step, sched, warmup));
+        if (bad[0]) {
+            skipped_run++;
+            info->skipped++;
+            if (!t->nonfinite_skip || skipped_run > t->max_skips) {
+                /* stop with a checkpoint of the last good state: before this step */
+                char path[AN_PATH_MAX + 64] = "";
+                if (cfg->run.checkpoint &&
+                    (st = save_checkpoint(&cc, step, &coord_prev, digest_prev, t_train, path, sizeof path)))
+                    goto done;
+                st = an_error(AN_ERR_NUMERIC, "%s; stopped (train.nonfinite: %s)%s%s", bad,
+                              t->nonfinite_skip ? "skip, but more than train.max_skips in a row" : "stop",
+                              path[0] ? "; the last good state is in " : "", path);
+                goto done;
+            }
+            if (root)
+                fprintf(stderr, "warning: %s; step skipped (%ld so far; train.nonfinite: skip)\n", bad, info->skipped);
+        } else {
+            skipped_run = 0;
+            an_step_apply(&tr, an_lr_at(t, step, sched, warmup));
+        }
         const double t4 = now();
         if (cfg->dist.balance && P > 1) {
             /* every rank's seconds per sample, for the coordinator's next shard sizes */

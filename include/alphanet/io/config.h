@@ -49,6 +49,8 @@ typedef struct {
     double distill_warmup_epochs; /* 0 = off (official); else ramp the distillation loss weight from 0 */
     long max_steps;         /* stop after this many steps (0 = run all epochs); for tests and benchmarks */
     int micro_batches;      /* each rank runs its shard as this many micro-batches (gradient accumulation) */
+    int nonfinite_skip;     /* a NaN/Inf loss or gradient: 1 = skip the step, 0 = stop with a checkpoint */
+    int max_skips;          /* consecutive skipped steps before stopping anyway */
 } an_train_cfg;
 
 #define AN_MAX_EVAL_ARCHS 8

@@ -24,10 +24,11 @@ typedef enum {
     AN_FAULT_EXIT,    /* the rank exits mid-step without a word, as a crashed process does */
     AN_FAULT_KILL,    /* the rank sends itself SIGKILL mid-step */
     AN_FAULT_PERTURB, /* the rank changes one parameter: the ranks' parameters diverge */
-    AN_FAULT_STOP     /* the rank receives a stop request, as from SIGTERM (needs stop_flag) */
+    AN_FAULT_STOP,    /* the rank receives a stop request, as from SIGTERM (needs stop_flag) */
+    AN_FAULT_NAN      /* the rank's gradient gets a NaN (a numerical blow-up) */
 } an_fault_kind;
 
-/* Parses "KIND@RANK:STEP" (kind error|exit|kill|perturb|stop), e.g. "exit@1:3". */
+/* Parses "KIND@RANK:STEP" (kind error|exit|kill|perturb|stop|nan), e.g. "exit@1:3". */
 an_status an_fault_parse(const char *text, an_fault_kind *kind, int *rank, long *step);
 
 typedef struct {
@@ -55,6 +56,7 @@ typedef struct {
     double bytes_reduced;   /* per step, gradient reduction only */
     double data_digest[2];  /* order-independent digest of (step, batch position, sample) over all ranks */
     int last_shard;         /* this rank's shard of the last step (samples) */
+    long skipped;           /* steps skipped for a NaN/Inf loss or gradient (train.nonfinite: skip) */
     float *params;
     size_t nparams;
 } an_run_info;
