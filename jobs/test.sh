@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite twice: the Release build, then the Debug build with
-# AddressSanitizer and UndefinedBehaviorSanitizer. Expects the packages of jobs/setup.sh; installs
-# SLURM and munge for the SLURM test (label slurm, Release build only) if they are missing. That
-# test starts daemons as root: as another user it is left out, with a notice.
+# AddressSanitizer and UndefinedBehaviorSanitizer; then builds the libFuzzer harnesses with clang
+# (build-fuzz) and runs each for a few seconds from its seed corpus. Expects the packages of
+# jobs/setup.sh; installs what only the tests need if it is missing (SLURM and munge for the
+# SLURM test, label slurm, Release build only; clang for the fuzzers). The SLURM test starts
+# daemons as root: as another user it is left out, with a notice.
 #   bash jobs/test.sh               both builds
 #   bash jobs/test.sh release       Release only (faster)
+#   bash jobs/test.sh fuzz          the fuzz build only (FUZZ_SECONDS per harness, default 10)
 #   CTEST_ARGS="-L unit" bash jobs/test.sh   pass arguments to ctest
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +15,10 @@ which="${1:-all}"
 jobs="$(nproc)"
 extra=()
 if [ "$(id -u)" = 0 ]; then
-  if ! command -v slurmctld > /dev/null || ! command -v munged > /dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurm-wlm munge > /dev/null
+  if ! command -v slurmctld > /dev/null || ! command -v munged > /dev/null || ! command -v clang > /dev/null ||
+     ! dpkg -s libomp-dev libclang-rt-dev > /dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurm-wlm munge clang libomp-dev \
+      libclang-rt-dev > /dev/null
   fi
 else
   echo "NOTICE: not root: the SLURM test (label slurm) is not run" >&2
@@ -26,9 +31,17 @@ run() { # build-dir build-type
   ctest --test-dir "$1" --output-on-failure -j "$jobs" "${extra[@]}" ${CTEST_ARGS:-}
 }
 
+fuzz() {
+  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DALPHANET_FUZZ=ON \
+    -DALPHANET_FUZZ_SECONDS="${FUZZ_SECONDS:-10}" > /dev/null
+  cmake --build build-fuzz -j "$jobs" --target fuzz_config fuzz_arch fuzz_idx
+  ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
+}
+
 case "$which" in
   release) run build Release ;;
   asan) run build-asan Debug ;;
-  all) run build Release; run build-asan Debug ;;
-  *) echo "usage: jobs/test.sh [all|release|asan]" >&2; exit 2 ;;
+  fuzz) fuzz ;;
+  all) run build Release; run build-asan Debug; fuzz ;;
+  *) echo "usage: jobs/test.sh [all|release|asan|fuzz]" >&2; exit 2 ;;
 esac

@@ -298,20 +298,40 @@ def _attr_str(obj, name, s):
 def _tensor(group, name, a):
     """A float32 dataset chunked as a whole, Fletcher-32 checksummed (as the C writer)."""
     a = np.ascontiguousarray(a, dtype="<f4")
-    group.create_dataset(name, data=a, chunks=a.shape, fletcher32=True)
+    group.create_dataset(name, data=a, chunks=a.shape, fletcher32=True, track_times=False)
 
 
 def _zeros(group, name, shape):
     """A float32 zero tensor stored as an unwritten chunked dataset: reads give the fill value 0."""
-    group.create_dataset(name, shape=tuple(shape), dtype="<f4", chunks=tuple(shape), fletcher32=True, fillvalue=0.0)
+    group.create_dataset(name, shape=tuple(shape), dtype="<f4", chunks=tuple(shape), fletcher32=True, fillvalue=0.0,
+                         track_times=False)
 
 
 def _text(f, name, text):
     b = np.frombuffer(text.encode(), dtype=np.uint8)
     if b.size:
-        f.create_dataset(name, data=b, chunks=(min(b.size, 1 << 20),), fletcher32=True)
+        f.create_dataset(name, data=b, chunks=(min(b.size, 1 << 20),), fletcher32=True, track_times=False)
     else:
-        f.create_dataset(name, shape=(0,), dtype="u1", chunks=(1,), maxshape=(None,), fletcher32=True)
+        f.create_dataset(name, shape=(0,), dtype="u1", chunks=(1,), maxshape=(None,), fletcher32=True,
+                         track_times=False)
+
+
+def _create_file(path):
+    """A new HDF5 file in the HDF5 1.10 format (compact chunk indices: a third of the size of the
+    1.8 format's; the C code links HDF5 >= 1.10) without object timestamps, so that the same
+    content gives the same bytes."""
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    fcpl.set_obj_track_times(False)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_V110, h5py.h5f.LIBVER_V110)
+    return h5py.File(h5py.h5f.create(path.encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl))
+
+
+def _group(f, name):
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    gcpl.set_obj_track_times(False)
+    h5py.h5g.create(f.id, name.encode(), gcpl=gcpl)
+    return f[name]
 
 
 def state_dict_to_checkpoint(state_dict, config_yaml_path, out_path, created=None):
@@ -352,11 +372,8 @@ def state_dict_to_checkpoint(state_dict, config_yaml_path, out_path, created=Non
         created = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     tmp = "%s.tmp.%d" % (out_path, os.getpid())
     try:
-        with h5py.File(tmp, "w", libver="earliest") as f:
-            gs = f.create_group("state")
-            gp = f.create_group("params")
-            gm = f.create_group("momentum")
-            gb = f.create_group("buffers")
+        with _create_file(tmp) as f:
+            gs, gp, gm, gb = (_group(f, g) for g in ("state", "params", "momentum", "buffers"))
             _attr_str(f, "format", CKPT_FORMAT)
             f.attrs.create("version", 1, dtype="<i4")
             _attr_str(f, "software", SOFTWARE)
