@@ -21,8 +21,8 @@ if [ "$(id -u)" = 0 ]; then
       libclang-rt-dev > /dev/null
   fi
 else
-  echo "NOTICE: not root: the SLURM test (label slurm) is not run" >&2
-  extra=(-LE slurm)
+  echo "NOTICE: not root: the SLURM and full-disk tests (labels slurm, fault) are not run" >&2
+  extra=(-LE "slurm|fault")
 fi
 
 run() { # build-dir build-type

@@ -8,25 +8,33 @@ PyYAML (Debian: python3-torch python3-h5py python3-yaml).
 
 Python API (import from the jobs folder, or put it on sys.path):
 
-    checkpoint_to_state_dict(path, official_stem=True) -> OrderedDict[str, torch.Tensor]
+    checkpoint_to_state_dict(path, official=True) -> OrderedDict[str, torch.Tensor]
         Parameters and BN running statistics of a checkpoint (`alphanet-checkpoint`) as the
         official supernet's state_dict, in its order, with `num_batches_tracked` (int64, 0) for
-        every BN. The official first conv always has 3 input channels (it slices the first
-        x.size(1) of them), so with official_stem=True a checkpoint of a space with fewer image
-        channels gets a stem weight padded with zero channels to 3: model.load_state_dict(sd)
-        then works on the official model. official_stem=False keeps the checkpoint's shapes.
+        every BN. With official=True (the default) it has exactly the official model's keys and
+        shapes, so that model.load_state_dict(sd) (strict) works: the official first conv
+        always has 3 input channels (its forward uses the first x.size(1)), so a stem of a space
+        with fewer image channels is padded with zero channels to 3; and every official
+        DynamicBatchNorm2d also holds `bn_tracking.0` / `.1` (affine-free BNs reserved for
+        tracking the largest and smallest subnets, unused by its forward and by its static
+        subnets), given their initial values (running_mean 0, running_var 1, count 0).
+        official=False: the checkpoint's tensors with their shapes (+ num_batches_tracked).
 
     state_dict_to_checkpoint(state_dict, config_yaml_path, out_path, created=None)
         Writes a supernet state_dict (the official one, or checkpoint_to_state_dict's) as a
         checkpoint of the space of the config file: every parameter and BN running_mean /
         running_var of the space must be present with its exact shape (a stem weight with more
         input channels than space.in_channels is cut to the first ones, which is all the official
-        forward uses); `num_batches_tracked` entries are dropped; any other key is an error.
+        forward uses); `num_batches_tracked` and `bn_tracking` entries are dropped; any other key
+        is an error.
         Momentum is zero (stored as unwritten datasets, whose fill value is 0), step 0, world
         size 1, micro-batches 1, seed = the config's train.seed (default 1), coordinator
-        generator state 0, empty /metrics, /config = the config file's text. The result loads
-        with `alphanet eval`, `alphanet search`, `alphanet export` and `alphanet info`. It is not
-        meant for resuming training: a resumed run would take over the all-zero generator state.
+        generator state 0, empty /metrics, /config = the config file's text; `created` (UTC,
+        ISO 8601) is the time of writing unless given. Tensors are Fletcher-32 checksummed, the
+        file is in the HDF5 1.10 format (the C code links HDF5 1.10) without object timestamps:
+        the same arguments give the same bytes. The result loads with `alphanet eval`,
+        `alphanet search`, `alphanet export` and `alphanet info`. It is not meant for resuming
+        training: a resumed run would take over the all-zero generator state.
 
     load_subnet(path) -> torch.nn.Module
         A static PyTorch model, in eval mode, of an exported subnet (`alphanet-subnet`, written by
@@ -41,12 +49,12 @@ Python API (import from the jobs folder, or put it on sys.path):
 Command line:
 
     /usr/bin/python3 jobs/torch_interop.py to-checkpoint STATE_DICT.pt CONFIG.yaml OUT.h5
-    /usr/bin/python3 jobs/torch_interop.py to-state-dict CKPT.h5 OUT.pt [--c-shapes]
+    /usr/bin/python3 jobs/torch_interop.py to-state-dict CKPT.h5 OUT.pt [--plain]
     /usr/bin/python3 jobs/torch_interop.py predict SUBNET.h5 [IMAGES.h5] [--limit N] [--logits OUT.npy]
 
 to-checkpoint reads a state_dict saved with torch.save (a dict of tensors, or a dict holding one
 under "state_dict" or "model"; a "module." prefix is removed). to-state-dict writes one
-(--c-shapes: no stem padding). predict prints the subnet's structure and, given an image file
+(--plain: official=False). predict prints the subnet's structure and, given an image file
 (`alphanet-images`, docs/formats.md), normalises the images as the C code does
 (x / 255 - mean) / std with the subnet config's data.mean / data.std, and prints the top-1
 accuracy (and saves the logits with --logits).
@@ -179,9 +187,12 @@ class Space:
     def stage_blocks(self, si):
         return [b for b in self.blocks if b["stage"] == si]
 
-    def state_dict_order(self):
+    def state_dict_order(self, official=False):
         """(name, kind) in the official state_dict order: kind 'param', 'buffer' (BN running
-        statistics) or 'count' (num_batches_tracked)."""
+        statistics) or 'count' (num_batches_tracked); with `official` also the statistics the
+        official DynamicBatchNorm2d keeps besides its `bn` (`bn_tracking.0` / `.1`, affine-free
+        BNs reserved for tracking the largest and smallest subnets): kinds 'track_mean',
+        'track_var', 'count'."""
         out = []
         bns = set(self.bn_modules)
         for name in self.params:
@@ -190,6 +201,11 @@ class Space:
             if mod in bns and name.endswith(".bias"):
                 out += [(mod + ".running_mean", "buffer"), (mod + ".running_var", "buffer"),
                         (mod + ".num_batches_tracked", "count")]
+                if official:
+                    for j in (0, 1):
+                        t = "%s_tracking.%d." % (mod, j)
+                        out += [(t + "running_mean", "track_mean"), (t + "running_var", "track_var"),
+                                (t + "num_batches_tracked", "count")]
         return out
 
     def bn_width(self, mod):
@@ -208,7 +224,8 @@ class Space:
                         mix=pick(self.mix_widths))
         tok = t.split()
         if len(tok) != self.nstages + 3 or tok[0][:1] != "r" or tok[1][:1] != "s" or tok[-1][:1] != "h":
-            raise ValueError("arch '%s': expected 'r<res> s<stem> %s h<mix>'" % (text, " ".join(["w/d/k/e"] * self.nstages)))
+            raise ValueError("arch '%s': expected 'r<res> s<stem> %s h<mix>'"
+                             % (text, " ".join(["w/d/k/e"] * self.nstages)))
         try:
             a = dict(res=int(tok[0][1:]), stem=int(tok[1][1:]), mix=int(tok[-1][1:]),
                      stages=[tuple(int(v) for v in g.split("/")) for g in tok[2:-1]])
@@ -257,15 +274,19 @@ def _check_format(f, path, fmt):
 # checkpoints
 
 
-def checkpoint_to_state_dict(path, official_stem=True):
+def checkpoint_to_state_dict(path, official=True):
     """OrderedDict of the official supernet state_dict from a checkpoint (see the module doc)."""
     with h5py.File(path, "r") as f:
         _check_format(f, path, CKPT_FORMAT)
         space = space_of_text(_read_text(f, "config"))
         sd = collections.OrderedDict()
-        for name, kind in space.state_dict_order():
+        for name, kind in space.state_dict_order(official):
             if kind == "count":
                 sd[name] = torch.tensor(0, dtype=torch.long)
+                continue
+            if kind in ("track_mean", "track_var"):
+                c = space.bn_width(name.split("_tracking.")[0])
+                sd[name] = torch.zeros(c) if kind == "track_mean" else torch.ones(c)
                 continue
             grp = "params" if kind == "param" else "buffers"
             if name not in f[grp]:
@@ -277,7 +298,7 @@ def checkpoint_to_state_dict(path, official_stem=True):
                                  % (path, grp, name, a.shape, tuple(want)))
             sd[name] = torch.from_numpy(np.ascontiguousarray(a))
     w = sd["first_conv.conv.conv.weight"]
-    if official_stem and w.shape[1] < OFFICIAL_STEM_IN:
+    if official and w.shape[1] < OFFICIAL_STEM_IN:
         pad = torch.zeros(w.shape[0], OFFICIAL_STEM_IN - w.shape[1], w.shape[2], w.shape[3], dtype=w.dtype)
         sd["first_conv.conv.conv.weight"] = torch.cat([w, pad], 1)
     return sd
@@ -343,7 +364,7 @@ def state_dict_to_checkpoint(state_dict, config_yaml_path, out_path, created=Non
     seed = int(((cfg.get("train") or {}).get("seed", 1)))
     sd = {}
     for k, v in state_dict.items():
-        if k.endswith(".num_batches_tracked"):
+        if k.endswith(".num_batches_tracked") or ".bn.bn_tracking." in k:
             continue
         sd[k] = v
     tensors = collections.OrderedDict()
@@ -351,7 +372,7 @@ def state_dict_to_checkpoint(state_dict, config_yaml_path, out_path, created=Non
         if kind == "count":
             continue
         if name not in sd:
-            raise KeyError("state_dict: missing '%s' (a model of another search space?)" % name)
+            raise ValueError("state_dict: missing '%s' (a model of another search space?)" % name)
         t = sd.pop(name)
         a = (t.detach().cpu().to(torch.float32).numpy() if isinstance(t, torch.Tensor)
              else np.asarray(t, dtype=np.float32))
@@ -365,7 +386,7 @@ def state_dict_to_checkpoint(state_dict, config_yaml_path, out_path, created=Non
         tensors[name] = (kind, a)
     if sd:
         extra = sorted(sd)
-        raise KeyError("state_dict: %d entr%s not in the space of %s: %s%s"
+        raise ValueError("state_dict: %d entr%s not in the space of %s: %s%s"
                        % (len(extra), "y" if len(extra) == 1 else "ies", config_yaml_path,
                           ", ".join(extra[:5]), " ..." if len(extra) > 5 else ""))
     if created is None:
@@ -661,7 +682,9 @@ def main(argv=None):
     b = sub.add_parser("to-state-dict", help="an alphanet checkpoint -> a PyTorch supernet state_dict (torch.save)")
     b.add_argument("checkpoint")
     b.add_argument("out")
-    b.add_argument("--c-shapes", action="store_true", help="keep the checkpoint's stem shape (no padding to 3 channels)")
+    b.add_argument("--plain", action="store_true",
+                   help="the checkpoint's tensors and shapes only (+ num_batches_tracked): no stem padding, no "
+                        "bn_tracking buffers")
     c = sub.add_parser("predict", help="run an exported subnet in PyTorch")
     c.add_argument("subnet")
     c.add_argument("images", nargs="?")
@@ -675,7 +698,7 @@ def main(argv=None):
             state_dict_to_checkpoint(sd, args.config, args.out)
             print("%s: %d tensors -> %s" % (args.state_dict, len(sd), args.out))
         elif args.cmd == "to-state-dict":
-            sd = checkpoint_to_state_dict(args.checkpoint, official_stem=not args.c_shapes)
+            sd = checkpoint_to_state_dict(args.checkpoint, official=not args.plain)
             torch.save(sd, args.out)
             print("%s: %d entries -> %s" % (args.checkpoint, len(sd), args.out))
         else:

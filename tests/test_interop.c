@@ -245,15 +245,16 @@ int main(void)
                 dm += memcmp(&a.bn_mean[k], &b.bn_mean[k], sizeof(float)) != 0;
                 dv += memcmp(&a.bn_var[k], &b.bn_var[k], sizeof(float)) != 0;
             }
-            printf("        export = %s: %d parameter tensors, %d BNs; %ld / %ld / %ld floats differ (w / mean / var)\n",
-                   committed, sl.nparams, sl.nbn, dw, dm, dv);
+            printf("        export = %s: %d parameter tensors, %d BNs; %ld / %ld / %ld floats differ "
+                   "(w / mean / var)\n", committed, sl.nparams, sl.nbn, dw, dm, dv);
             CHECK_MSG(dw == 0 && dm == 0 && dv == 0,
                       "arch %d: the export differs from %s in %ld parameters, %ld running means, %ld running variances",
                       i, committed, dw, dm, dv);
             /* the committed file alone gives the supernet's logits */
             st = an_subnet_forward(ws, &b, &arch, x, H, W, n, &inf, z2);
             CHECK_MSG(st == AN_OK, "%s", an_error_message());
-            CHECK_MSG(memcmp(z, z2, sizeof(float) * (size_t)n * K) == 0, "arch %d: the logits of %s differ", i, committed);
+            CHECK_MSG(memcmp(z, z2, sizeof(float) * (size_t)n * K) == 0, "arch %d: the logits of %s differ", i,
+                      committed);
         }
         an_supernet_free(&a);
         an_supernet_free(&b);

@@ -247,6 +247,18 @@ out:
 
 /* ---- checkpoints (layout in docs/formats.md) ---- */
 
+/* Creates `path` in the HDF5 1.10 file format: its chunk indexes are a fraction of the default
+ * format's for the many small single-chunk tensors of a checkpoint (h5py and h5dump of HDF5 >=
+ * 1.10 read it). */
+static hid_t create_v110(const char *path)
+{
+    hid_t fa = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fa, H5F_LIBVER_V110, H5F_LIBVER_V110);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fa);
+    H5Pclose(fa);
+    return f;
+}
+
 static herr_t attr_long(hid_t obj, const char *name, long v)
 {
     long long x = v;
@@ -297,6 +309,7 @@ static herr_t write_tensor(hid_t group, const char *name, int ndim, const hsize_
 {
     hid_t sp = H5Screate_simple(ndim, dims, NULL);
     hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(pl, 0); /* reproducible files */
     H5Pset_chunk(pl, ndim, dims);
     H5Pset_fletcher32(pl);
     hid_t ds = H5Dcreate2(group, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
@@ -355,7 +368,7 @@ an_status an_h5_write_checkpoint(const char *path, const an_ckpt_state *s, const
     quiet();
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = create_v110(tmp);
     if (f < 0) return an_error(AN_ERR_IO, "cannot create checkpoint '%s' (folder missing or not writable?)", tmp);
     an_status st = AN_OK;
     hid_t gs = H5Gcreate2(f, "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -576,7 +589,7 @@ an_status an_h5_write_subnet(const char *path, const an_supernet *net, const an_
     quiet();
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = create_v110(tmp);
     if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
     an_status st = AN_OK;
     size_t maxc = 0;

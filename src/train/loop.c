@@ -553,7 +553,18 @@ setup:
 
     an_rng coord;
     an_rng_seed(&coord, (uint64_t)t->seed * 0x9E3779B97F4A7C15ull + 17);
-    if (rs.resumed) memcpy(coord.s, rs.rng, sizeof coord.s);
+    if (rs.resumed) {
+        if (rs.rng[0] | rs.rng[1] | rs.rng[2] | rs.rng[3]) {
+            memcpy(coord.s, rs.rng, sizeof coord.s);
+        } else {
+            /* a checkpoint without a generator state (e.g. converted from a PyTorch state_dict):
+             * the all-zero state would draw zeros forever, so derive one from seed and step */
+            an_rng_seed(&coord, ((uint64_t)t->seed * 0x9E3779B97F4A7C15ull + 17) ^ ((uint64_t)rs.step * 0xD1B54A32D192ED03ull));
+            if (root)
+                fprintf(stderr, "note: the checkpoint has no subnet generator state; a new one is drawn from the seed "
+                                "and step %ld\n", rs.step);
+        }
+    }
     const ckpt_ctx cc = {cfg, g, &tr, spe, sched, metrics, out, quiet};
     double t_last_ckpt = now();
     long skipped_run = 0;

@@ -2,13 +2,13 @@
 """interop_ref.py - fixtures of the PyTorch interoperability test (tests/test_interop.c).
 
 A random supernet of tests/fixtures/supernet/tiny.yaml as the official AttentiveNAS model's
-state_dict (official names, the official 3-input-channel stem, BN running statistics and
-num_batches_tracked), written by jobs/torch_interop.py's state_dict_to_checkpoint, plus
-the reference logits (supernet_ref.forward, BN in inference mode with the running statistics)
-of three subnets on one batch. The C test loads the checkpoint with the C reader, compares its
-logits with these, and exports the three subnets; --check then loads those exported files with
-torch_interop.load_subnet and compares them with the reference, and round-trips the checkpoint
-through a state_dict.
+state_dict (official names, the official 3-input-channel stem, BN running statistics,
+num_batches_tracked, the bn_tracking BNs), written by jobs/torch_interop.py's
+state_dict_to_checkpoint, plus the reference logits (supernet_ref.forward, BN in inference mode
+with the running statistics) of three subnets on one batch. The C test loads the checkpoint
+with the C reader, compares its logits with these, and exports the three subnets; --check then
+loads those exported files with torch_interop.load_subnet and compares them with the
+reference, and round-trips the checkpoint through a state_dict.
 
 Writes (format: tests/support/fixture.h and docs/formats.md; contents: tests/ref/README.md):
     tests/fixtures/interop/supernet.h5     checkpoint (alphanet-checkpoint, version 1)
@@ -87,6 +87,11 @@ def official_state_dict(space):
             sd[mod + ".running_mean"] = torch.empty(c).uniform_(-0.5, 0.5, generator=g)
             sd[mod + ".running_var"] = torch.empty(c).uniform_(0.25, 2.0, generator=g)
             sd[mod + ".num_batches_tracked"] = torch.tensor(7, dtype=torch.long)
+            for j in (0, 1):  # the official DynamicBatchNorm2d's bn_tracking BNs (not in checkpoints)
+                t = "%s_tracking.%d." % (mod, j)
+                sd[t + "running_mean"] = torch.full((c,), 0.25 + j)
+                sd[t + "running_var"] = torch.full((c,), 3.0 + j)
+                sd[t + "num_batches_tracked"] = torch.tensor(5, dtype=torch.long)
     x = torch.randn(N_IMAGES, space.in_ch, 16, 16, generator=g, dtype=torch.float32)
     return sd, x
 
@@ -171,6 +176,8 @@ def check(space):
             assert not w[:, space.in_ch:].any(), "stem padding is not zero"
         elif k.endswith(".num_batches_tracked"):
             assert sd1[k].dtype == torch.long and int(sd1[k]) == 0
+        elif "_tracking." in k:  # recreated with their initial values
+            assert torch.equal(sd1[k], torch.zeros_like(v) if k.endswith("mean") else torch.ones_like(v)), k
         else:
             assert sd1[k].dtype == torch.float32 and torch.equal(sd1[k], v), k
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,8 +187,9 @@ def check(space):
         assert list(sd2) == list(sd1)
         ndiff = sum(0 if (sd1[k].dtype == sd2[k].dtype and torch.equal(sd1[k], sd2[k])) else 1 for k in sd1)
         same_bytes = open(path, "rb").read() == open(p2, "rb").read()
-        sd3 = ti.checkpoint_to_state_dict(p2, official_stem=False)
+        sd3 = ti.checkpoint_to_state_dict(p2, official=False)
         assert tuple(sd3["first_conv.conv.conv.weight"].shape) == tuple(space.shapes["first_conv.conv.conv.weight"])
+        assert not any("_tracking." in k for k in sd3) and len(sd3) == len(space.names) + 3 * len(tis.bn_modules)
         with h5py.File(path, "r") as f:
             mom = max(float(np.abs(f["momentum"][n][()]).max()) for n in f["momentum"])
             cfg_same = f["config"][()].tobytes() == open(CONFIG, "rb").read()
