@@ -25,7 +25,7 @@ mkdir -p "$out"
 common=(--set "train.max_steps=$steps" --set eval.every_epochs=0 --set eval.calib_batches=1 --set run.log_every=1000
         --set run.checkpoint=false)
 
-echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $(date -u +%Y-%m-%d)"
+echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(OMP_NUM_THREADS= nproc) cores; $(date -u +%Y-%m-%d)"
 echo "== 1. $steps training steps of $config"
 printf "%-22s %9s %9s %12s %12s %12s %12s\n" "ranks x threads" "img/s" "steps/s" "compute ms" "waiting ms" "comm ms" "MB/step"
 row() { # row LABEL RANKS THREADS [extra options...]

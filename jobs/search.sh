@@ -15,7 +15,7 @@ flags=(--oversubscribe --bind-to none)
 [ "$(id -u)" = 0 ] && flags+=(--allow-run-as-root)
 export OMP_NUM_THREADS=1 BLIS_NUM_THREADS=1
 start=$(date +%s)
-mpirun -np $(( $(nproc) + 1 )) "${flags[@]}" -x OMP_NUM_THREADS -x BLIS_NUM_THREADS \
+mpirun -np $(( $(OMP_NUM_THREADS= nproc) + 1 )) "${flags[@]}" -x OMP_NUM_THREADS -x BLIS_NUM_THREADS \
   build/alphanet search "$ckpt" --flops "$range" "$@"
 echo "wall time: $(( $(date +%s) - start )) s"
 bash jobs/plot.sh "$run"

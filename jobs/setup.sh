@@ -26,5 +26,5 @@ if [ "${SKIP_APT:-0}" != 1 ]; then
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j "$(nproc)"
+cmake --build build -j "$(OMP_NUM_THREADS= nproc)"
 echo "built: $(build/alphanet --version)"

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-all}"
-jobs="$(nproc)"
+jobs="$(OMP_NUM_THREADS= nproc)"
 extra=()
 if [ "$(id -u)" = 0 ]; then
   if ! command -v slurmctld > /dev/null || ! command -v munged > /dev/null || ! command -v clang > /dev/null ||

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 config="${1:-configs/fmnist.yaml}"
 shift || true
-ranks="${RANKS:-$(nproc)}"
+ranks="${RANKS:-$(OMP_NUM_THREADS= nproc)}"
 flags=(--oversubscribe --bind-to none)
 [ "$(id -u)" = 0 ] && flags+=(--allow-run-as-root)
 export OMP_NUM_THREADS=1 BLIS_NUM_THREADS=1

@@ -9,5 +9,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 run_dir="${1:-runs/fmnist-slurm}"
 shift || true
-cores=$(nproc)
+cores=$(OMP_NUM_THREADS= nproc)
 sbatch --ntasks-per-node="$cores" --cpus-per-task=1 "$@" slurm/train.sbatch configs/fmnist.yaml "$run_dir"
