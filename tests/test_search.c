@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     const double lo = fmin, hi = fmin + 0.6 * (fmax - fmin);
 
     an_search_result r = {0};
-    st = an_search_run(&cfg, &net, &train, &val, &test, &g, lo, hi, &r);
+    st = an_search_run(&cfg, &net, &train, &val, &test, &g, lo, hi, &r, NULL);
     CHECK_MSG(st == AN_OK, "%s", an_error_message());
     if (root && st == AN_OK) {
         printf("%d candidates on %d rank(s) in %.2f s, working ranks idle %.1f%%\n", r.n, P, r.seconds,
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
         CHECK(gens == 2);
         /* the same search on one process */
         an_search_result s = {0};
-        st = an_search_run(&cfg, &net, &train, &val, &test, &one, lo, hi, &s);
+        st = an_search_run(&cfg, &net, &train, &val, &test, &one, lo, hi, &s, NULL);
         CHECK_MSG(st == AN_OK, "%s", an_error_message());
         CHECK(s.n == r.n);
         int same = s.n == r.n;
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 
     /* a range outside the space */
     an_search_result e = {0};
-    st = an_search_run(&cfg, &net, &train, &val, NULL, &g, fmax * 2, fmax * 3, &e);
+    st = an_search_run(&cfg, &net, &train, &val, NULL, &g, fmax * 2, fmax * 3, &e, NULL);
     CHECK(st == AN_ERR_ARG);
     CHECK_MSG(strstr(an_error_message(), "no subnet has") != NULL, "%s", an_error_message());
 

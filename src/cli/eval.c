@@ -286,7 +286,7 @@ int cli_search(int argc, char **argv)
                val.n > 0 ? "validation" : "test", c.size);
         fflush(stdout);
     }
-    if ((st = an_search_run(&cfg, &net, &train, rank_on, with_test ? &test : NULL, &g, lo, hi, &res))) {
+    if ((st = an_search_run(&cfg, &net, &train, rank_on, with_test ? &test : NULL, &g, lo, hi, &res, stdout))) {
         if (c.rank == 0) fprintf(stderr, "alphanet search: %s\n", an_error_message());
         goto out;
     }

@@ -180,7 +180,8 @@ static an_status evaluate_all(const an_group *g, task_ctx *t, an_arch *archs, in
 }
 
 an_status an_search_run(const an_config *cfg, an_supernet *net, const an_dataset *calib, const an_dataset *val,
-                        const an_dataset *test, const an_group *g, double lo, double hi, an_search_result *res)
+                        const an_dataset *test, const an_group *g, double lo, double hi, an_search_result *res,
+                        FILE *progress)
 {
     memset(res, 0, sizeof *res);
     const an_search_cfg *sc = &cfg->search;
@@ -223,6 +224,14 @@ an_status an_search_run(const an_config *cfg, an_supernet *net, const an_dataset
                 c->top1 = results[2 * i], c->loss = results[2 * i + 1];
                 c->test_top1 = -1;
             }
+        if (g->rank == 0 && progress) {
+            int best = 0;
+            for (int i = 1; i < res->n; i++)
+                if (res->c[i].top1 > res->c[best].top1) best = i;
+            fprintf(progress, "  generation %d: %d new candidate(s), %d in all, best %.2f%% at %.2f MFLOPs, %.0f s\n", gen, n,
+                    res->n, 100 * res->c[best].top1, res->c[best].mflops, now() - t0);
+            fflush(progress);
+        }
     }
     if (test) {
         /* the Pareto winners on the test set */

@@ -14,6 +14,8 @@
 #ifndef ALPHANET_SEARCH_SEARCH_H
 #define ALPHANET_SEARCH_SEARCH_H
 
+#include <stdio.h>
+
 #include "alphanet/io/config.h"
 #include "alphanet/io/dataset.h"
 #include "alphanet/nn/subnet.h"
@@ -36,9 +38,10 @@ typedef struct {
 
 /* Runs the search on every rank of g. calib: training images for BN calibration; val: the images
  * candidates are ranked on; test (may be NULL): Pareto winners are also evaluated on it. */
+/* progress (may be NULL): rank 0 writes a line per generation there. */
 an_status an_search_run(const an_config *cfg, an_supernet *net, const an_dataset *calib, const an_dataset *val,
                         const an_dataset *test, const an_group *g, double mflops_min, double mflops_max,
-                        an_search_result *res);
+                        an_search_result *res, FILE *progress);
 void an_search_result_free(an_search_result *r);
 
 /* Indices of the Pareto table's rows: the best top-1 per bucket of search.bucket_mflops, in
