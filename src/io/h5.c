@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define IMAGES_FORMAT "alphanet-images"
@@ -247,6 +248,27 @@ out:
 
 /* ---- checkpoints (layout in docs/formats.md) ---- */
 
+/* HDF5 1.10 crashes at exit when H5Fclose of a file on a full disk has failed, so the writers
+ * first check that the folder has room for `bytes` (plus a margin): a full disk is then a clean
+ * error before HDF5 touches it. */
+static an_status check_room(const char *path, double bytes)
+{
+    char dir[4096];
+    parent_dir(path, dir, sizeof dir);
+    struct statvfs v;
+    if (statvfs(dir, &v) != 0) return AN_OK; /* unknown: let the write report */
+    const double avail = (double)v.f_bavail * (double)v.f_frsize, need = 1.05 * bytes + (1 << 20);
+    if (avail < need)
+        return an_error(AN_ERR_IO, "not enough room for '%s' in '%s': %.1f MB needed, %.1f MB free (disk full?)", path,
+                        dir, need / 1e6, avail / 1e6);
+    return AN_OK;
+}
+
+static double tensors_bytes(const an_supernet *net, int copies)
+{
+    return copies * 4.0 * (double)net->total + 8.0 * (double)net->bn_total + 3000.0 * (copies * net->nparams + 2 * net->nbn);
+}
+
 /* Creates `path` in the HDF5 1.10 file format: its chunk indexes are a fraction of the default
  * format's for the many small single-chunk tensors of a checkpoint (h5py and h5dump of HDF5 >=
  * 1.10 read it). */
@@ -368,6 +390,9 @@ an_status an_h5_write_checkpoint(const char *path, const an_ckpt_state *s, const
     quiet();
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    an_status room = check_room(path, tensors_bytes(net, 2) + (s->config_text ? strlen(s->config_text) : 0) +
+                                          (s->metrics_text ? strlen(s->metrics_text) : 0));
+    if (room) return room;
     hid_t f = create_v110(tmp);
     if (f < 0) return an_error(AN_ERR_IO, "cannot create checkpoint '%s' (folder missing or not writable?)", tmp);
     an_status st = AN_OK;
@@ -589,6 +614,8 @@ an_status an_h5_write_subnet(const char *path, const an_supernet *net, const an_
     quiet();
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    an_status room = check_room(path, tensors_bytes(net, 1) + strlen(config_text ? config_text : ""));
+    if (room) return room;
     hid_t f = create_v110(tmp);
     if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
     an_status st = AN_OK;
