@@ -24,7 +24,7 @@ if ! mount -t tmpfs -o size=16m tmpfs "$mnt"; then
   exit 1
 fi
 trap 'umount "$mnt" 2>/dev/null; rm -rf "$work"' EXIT
-opts=(--set data.limit=640 --set data.validation=0 --set train.batch=32 --set train.max_steps=15
+opts=(--set data.limit=640 --set data.test_limit=500 --set data.validation=0 --set train.batch=32 --set train.max_steps=15
       --set run.checkpoint_every=5 --set eval.every_epochs=0 --set eval.calib_batches=1 --set run.log_every=5)
 OMP_NUM_THREADS=1 BLIS_NUM_THREADS=1 "$bin" train "$config" "${opts[@]}" --set "run.dir=$mnt/run" > "$work/full.log" 2>&1
 rc=$?

@@ -17,7 +17,7 @@ check() { # check DESCRIPTION CONDITION...
 for kind in error exit kill; do
   start=$(date +%s%N)
   ALPHANET_FAULT="$kind@1:3" timeout 120 "$mpiexec" -np 2 "$@" -x ALPHANET_FAULT "$bin" train "$config" --quiet \
-    --set data.limit=640 --set data.validation=0 --set train.batch=32 --set train.max_steps=40 \
+    --set data.limit=640 --set data.test_limit=500 --set data.validation=0 --set train.batch=32 --set train.max_steps=12 \
     --set eval.every_epochs=0 --set eval.calib_batches=1 --set run.checkpoint_every=2 --set "run.dir=$work/$kind" \
     > "$work/$kind.log" 2>&1
   rc=$?
@@ -31,7 +31,7 @@ for kind in error exit kill; do
 done
 # the killed run resumes from its last checkpoint (written at step 2) and finishes
 ALPHANET_FAULT= timeout 300 "$mpiexec" -np 2 "$@" "$bin" train "$config" --quiet --resume auto \
-  --set data.limit=640 --set data.validation=0 --set train.batch=32 --set train.max_steps=40 \
+  --set data.limit=640 --set data.test_limit=500 --set data.validation=0 --set train.batch=32 --set train.max_steps=12 \
   --set eval.every_epochs=0 --set eval.calib_batches=1 --set run.checkpoint_every=2 --set "run.dir=$work/kill" \
   > "$work/kill-resume.log" 2>&1
 rc=$?

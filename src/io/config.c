@@ -577,7 +577,9 @@ static an_status read_rest(ynode *root, an_config *c)
                 return an_error(AN_ERR_ARG, "%s: data.std: entry %d must be positive", d->origin, i + 1);
         c->data.nchannels_norm = nm;
         TRY(get_long(d, "data", "limit", &c->data.limit, 0, 1000000000));
-        static const char *const keys[] = {"dataset", "dir", "validation", "crop_padding", "hflip", "mean", "std", "limit", NULL};
+        TRY(get_long(d, "data", "test_limit", &c->data.test_limit, 0, 1000000000));
+        static const char *const keys[] = {"dataset", "dir", "validation", "crop_padding", "hflip", "mean", "std", "limit",
+                                           "test_limit", NULL};
         TRY(check_unknown(d, "data", keys));
     }
     if (c->data.nchannels_norm != c->space.in_channels)
@@ -795,7 +797,7 @@ void an_config_dump(const an_config *c, FILE *fp)
     for (int i = 0; i < d->nchannels_norm; i++) fprintf(fp, "%s%.9g", i ? ", " : "", d->mean[i]);
     fprintf(fp, "]\n  std: [");
     for (int i = 0; i < d->nchannels_norm; i++) fprintf(fp, "%s%.9g", i ? ", " : "", d->std[i]);
-    fprintf(fp, "]\n  limit: %ld\n", d->limit);
+    fprintf(fp, "]\n  limit: %ld\n  test_limit: %ld\n", d->limit, d->test_limit);
     const an_train_cfg *t = &c->train;
     fprintf(fp,
             "train:\n  seed: %ld\n  epochs: %.17g\n  batch: %d\n  lr: %.17g\n  momentum: %.17g\n  nesterov: %s\n"

@@ -182,6 +182,7 @@ an_status an_data_load(const an_config *cfg, an_dataset *train, an_dataset *val,
         goto fail;
     }
     if (dc->limit > 0 && dc->limit < train->n) train->n = dc->limit;
+    if (dc->test_limit > 0 && dc->test_limit < test->n) test->n = dc->test_limit;
     if (val && dc->validation > 0) {
         if (dc->validation >= train->n) {
             st = an_error(AN_ERR_ARG, "data.validation (%d) must be smaller than the %ld training images", dc->validation,

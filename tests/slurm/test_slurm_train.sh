@@ -33,7 +33,7 @@ export SLURM_CONF="$work/cluster/slurm.conf"
 # Open MPI as root inside the jobs
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ALPHANET_BIN="$bin"
 
-opts=(--set data.limit=6400 --set data.validation=0 --set train.batch=32 --set train.epochs=1
+opts=(--set data.limit=6400 --set data.test_limit=500 --set data.validation=0 --set train.batch=32 --set train.epochs=1
       --set run.log_every=20 --set run.checkpoint_every=25 --set run.keep_checkpoints=2
       --set eval.every_epochs=0 --set eval.calib_batches=1)
 

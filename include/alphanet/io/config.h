@@ -28,6 +28,7 @@ typedef struct {
     int nchannels_norm;    /* entries in mean/std (= space.in_channels) */
     float mean[4], std[4];
     long limit;            /* use only the first `limit` training images (0 = all); for tests */
+    long test_limit;       /* use only the first `test_limit` test images (0 = all); for quick checks */
 } an_data_cfg;
 
 typedef struct {
