@@ -108,5 +108,20 @@ int main(void)
     }
     CHECK(an_config_load(&c, "/nonexistent/x.yaml", 0, NULL) == AN_ERR_IO &&
           strstr(an_error_message(), "cannot open config '/nonexistent/x.yaml'"));
+    /* strings with a quote, a backslash and a tab survive the dump (found by fuzzing) */
+    {
+        char *sets[] = {"data.dir=\"/data/a\\\"b\\\\c\\td\"", "run.resume=\"x\\\"y\""};
+        an_config q, r;
+        CHECK_MSG(an_config_parse(&q, base, strlen(base), "t.yaml", 2, sets) == AN_OK, "%s", an_error_message());
+        CHECK(!strcmp(q.data.dir, "/data/a\"b\\c\td") && !strcmp(q.run.resume, "x\"y"));
+        char *text = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&text, &len);
+        an_config_dump(&q, m);
+        fclose(m);
+        CHECK_MSG(an_config_parse(&r, text, len, "dump.yaml", 0, NULL) == AN_OK, "%s", an_error_message());
+        CHECK(!strcmp(r.data.dir, q.data.dir) && !strcmp(r.run.resume, q.run.resume));
+        free(text);
+    }
     return TEST_SUMMARY();
 }

@@ -768,6 +768,19 @@ static void dump_choices(FILE *fp, const an_choices *c)
     fputc(']', fp);
 }
 
+/* A YAML double-quoted scalar: quotes, backslashes and control characters escaped, so that any
+ * string (a path with a quote in it, a stage name with a colon) loads back unchanged. */
+static void yaml_str(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(fp, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f) fprintf(fp, "\\x%02x", *p);
+        else fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
 void an_config_dump(const an_config *c, FILE *fp)
 {
     const an_space *s = &c->space;
@@ -778,7 +791,9 @@ void an_config_dump(const an_config *c, FILE *fp)
     fprintf(fp, ", stride: %d}\n  stages:\n", s->stem_stride);
     for (int i = 0; i < s->nstages; i++) {
         const an_stage_space *g = &s->stage[i];
-        fprintf(fp, "    - {name: %s, width: ", g->name);
+        fprintf(fp, "    - {name: ");
+        yaml_str(fp, g->name);
+        fprintf(fp, ", width: ");
         dump_choices(fp, &g->width);
         fprintf(fp, ", depth: ");
         dump_choices(fp, &g->depth);
@@ -792,8 +807,10 @@ void an_config_dump(const an_config *c, FILE *fp)
     dump_choices(fp, &s->mix_width);
     fprintf(fp, "}\n");
     const an_data_cfg *d = &c->data;
-    fprintf(fp, "data:\n  dataset: %s\n  dir: \"%s\"\n  validation: %d\n  crop_padding: %d\n  hflip: %s\n  mean: [", d->dataset,
-            d->dir, d->validation, d->crop_padding, d->hflip ? "true" : "false");
+    fprintf(fp, "data:\n  dataset: %s\n  dir: ", d->dataset);
+    yaml_str(fp, d->dir);
+    fprintf(fp, "\n  validation: %d\n  crop_padding: %d\n  hflip: %s\n  mean: [", d->validation, d->crop_padding,
+            d->hflip ? "true" : "false");
     for (int i = 0; i < d->nchannels_norm; i++) fprintf(fp, "%s%.9g", i ? ", " : "", d->mean[i]);
     fprintf(fp, "]\n  std: [");
     for (int i = 0; i < d->nchannels_norm; i++) fprintf(fp, "%s%.9g", i ? ", " : "", d->std[i]);
@@ -811,13 +828,19 @@ void an_config_dump(const an_config *c, FILE *fp)
             t->distill_warmup_epochs, t->max_steps, t->micro_batches, t->nonfinite_skip ? "skip" : "stop", t->max_skips);
     fprintf(fp, "eval:\n  every_epochs: %.17g\n  calib_batches: %d\n  batch: %d\n  archs: [", c->eval.every_epochs,
             c->eval.calib_batches, c->eval.batch);
-    for (int i = 0; i < c->eval.narchs; i++) fprintf(fp, "%s\"%s\"", i ? ", " : "", c->eval.archs[i]);
+    for (int i = 0; i < c->eval.narchs; i++) {
+        fputs(i ? ", " : "", fp);
+        yaml_str(fp, c->eval.archs[i]);
+    }
     fprintf(fp, "]\n");
-    fprintf(fp,
-            "run:\n  dir: \"%s\"\n  log_every: %d\n  checkpoint: %s\n  checkpoint_every: %ld\n  checkpoint_minutes: %.17g\n"
-            "  keep_checkpoints: %d\n  resume: \"%s\"\n",
-            c->run.dir, c->run.log_every, c->run.checkpoint ? "true" : "false", c->run.checkpoint_every,
-            c->run.checkpoint_minutes, c->run.keep_checkpoints, c->run.resume);
+    fprintf(fp, "run:\n  dir: ");
+    yaml_str(fp, c->run.dir);
+    fprintf(fp, "\n  log_every: %d\n  checkpoint: %s\n  checkpoint_every: %ld\n  checkpoint_minutes: %.17g\n"
+                "  keep_checkpoints: %d\n  resume: ",
+            c->run.log_every, c->run.checkpoint ? "true" : "false", c->run.checkpoint_every, c->run.checkpoint_minutes,
+            c->run.keep_checkpoints);
+    yaml_str(fp, c->run.resume);
+    fputc('\n', fp);
     fprintf(fp, "dist:\n  balance: %s\n  check_every: %d\n", c->dist.balance ? "true" : "false", c->dist.check_every);
     const an_search_cfg *x = &c->search;
     fprintf(fp,
