@@ -113,6 +113,27 @@ static void parent_dir(const char *path, char *out, size_t cap)
     else *slash = '\0';
 }
 
+/* Closes f, written under the temporary name tmp, and puts it in place: with `durable`, flushed
+ * to disk (file and folder) so a crash cannot leave a damaged file under the final name. On any
+ * failure (st already set, or here) tmp is removed and path left as it was. */
+static an_status commit_file(hid_t f, an_status st, const char *tmp, const char *path, int durable)
+{
+    if (H5Fclose(f) < 0 && !st) st = an_error(AN_ERR_IO, "closing '%s' failed (disk full?)", tmp);
+    if (!st && durable && fsync_path(tmp, 0) != 0)
+        st = an_error(AN_ERR_IO, "cannot flush '%s' to disk: %s", tmp, strerror(errno));
+    if (!st && rename(tmp, path) != 0) st = an_error(AN_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (st) {
+        unlink(tmp);
+        return st;
+    }
+    if (durable) {
+        char dir[4096];
+        parent_dir(path, dir, sizeof dir);
+        fsync_path(dir, 1);
+    }
+    return AN_OK;
+}
+
 an_status an_h5_write_images(const char *path, const an_dataset *d, const float *mean, const float *std,
                              const char *source)
 {
@@ -151,17 +172,7 @@ an_status an_h5_write_images(const char *path, const an_dataset *d, const float 
                 attr_int(f, "classes", d->classes) < 0 || attr_floats(f, "mean", mean, d->c) < 0 ||
                 attr_floats(f, "std", std, d->c) < 0 || attr_str(f, "source", source ? source : "") < 0))
         st = an_error(AN_ERR_IO, "writing the attributes of '%s' failed", tmp);
-    if (H5Fclose(f) < 0 && !st) st = an_error(AN_ERR_IO, "closing '%s' failed (disk full?)", tmp);
-    if (!st && fsync_path(tmp, 0) != 0) st = an_error(AN_ERR_IO, "cannot flush '%s' to disk: %s", tmp, strerror(errno));
-    if (!st && rename(tmp, path) != 0) st = an_error(AN_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    if (st) {
-        unlink(tmp);
-        return st;
-    }
-    char dir[4096];
-    parent_dir(path, dir, sizeof dir);
-    fsync_path(dir, 1);
-    return AN_OK;
+    return commit_file(f, st, tmp, path, 1);
 }
 
 an_status an_h5_read_images(const char *path, an_dataset *d, float *mean, float *std)
@@ -435,17 +446,7 @@ an_status an_h5_write_checkpoint(const char *path, const an_ckpt_state *s, const
     if (gp >= 0) H5Gclose(gp);
     if (gm >= 0) H5Gclose(gm);
     if (gb >= 0) H5Gclose(gb);
-    if (H5Fclose(f) < 0 && !st) st = an_error(AN_ERR_IO, "closing '%s' failed (disk full?)", tmp);
-    if (!st && fsync_path(tmp, 0) != 0) st = an_error(AN_ERR_IO, "cannot flush '%s' to disk: %s", tmp, strerror(errno));
-    if (!st && rename(tmp, path) != 0) st = an_error(AN_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    if (st) {
-        unlink(tmp);
-        return st;
-    }
-    char dir[4096];
-    parent_dir(path, dir, sizeof dir);
-    fsync_path(dir, 1);
-    return AN_OK;
+    return commit_file(f, st, tmp, path, 1);
 }
 
 static an_status open_checkpoint(const char *path, hid_t *f)
@@ -598,10 +599,7 @@ an_status an_h5_write_logits(const char *path, const float *logits, const int32_
                 attr_str(f, "arch", arch) < 0 || attr_str(f, "split", split) < 0 ||
                 attr_array(f, "top1", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &top1, 1) < 0))
         st = an_error(AN_ERR_IO, "writing the attributes of '%s' failed", tmp);
-    if (H5Fclose(f) < 0 && !st) st = an_error(AN_ERR_IO, "closing '%s' failed (disk full?)", tmp);
-    if (!st && rename(tmp, path) != 0) st = an_error(AN_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    if (st) unlink(tmp);
-    return st;
+    return commit_file(f, st, tmp, path, 0);
 }
 
 /* ---- exported subnets (layout in docs/formats.md) ---- */
@@ -657,11 +655,7 @@ an_status an_h5_write_subnet(const char *path, const an_supernet *net, const an_
     free(buf);
     if (gp >= 0) H5Gclose(gp);
     if (gb >= 0) H5Gclose(gb);
-    if (H5Fclose(f) < 0 && !st) st = an_error(AN_ERR_IO, "closing '%s' failed (disk full?)", tmp);
-    if (!st && fsync_path(tmp, 0) != 0) st = an_error(AN_ERR_IO, "cannot flush '%s' to disk: %s", tmp, strerror(errno));
-    if (!st && rename(tmp, path) != 0) st = an_error(AN_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    if (st) unlink(tmp);
-    return st;
+    return commit_file(f, st, tmp, path, 1);
 }
 
 int an_h5_is_subnet(const char *path)
