@@ -44,6 +44,9 @@ void *an_calloc_at(size_t bytes, const char *file, int line);
 #define an_calloc(bytes) an_calloc_at((bytes), __FILE__, __LINE__)
 void an_free(void *p);
 
+/* Seconds on the monotonic clock (for timing; the origin is arbitrary). */
+double an_now(void);
+
 /* The project's version string, e.g. "0.1.0". */
 const char *an_version(void);
 

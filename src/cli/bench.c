@@ -19,13 +19,6 @@
 #include "alphanet/train/step.h"
 #include "cli.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -93,17 +86,17 @@ static void run(const job *j, int backward)
 static double time_it(const job *j, int backward, double budget)
 {
     run(j, backward); /* warm-up */
-    double t0 = now();
+    double t0 = an_now();
     int inner = 0;
     do {
         run(j, backward);
         inner++;
-    } while (now() - t0 < budget / 10 && inner < 1000000);
+    } while (an_now() - t0 < budget / 10 && inner < 1000000);
     double samples[7];
     for (int r = 0; r < 7; r++) {
-        double a = now();
+        double a = an_now();
         for (int i = 0; i < inner; i++) run(j, backward);
-        samples[r] = (now() - a) / inner;
+        samples[r] = (an_now() - a) / inner;
     }
     qsort(samples, 7, sizeof samples[0], cmp_double);
     return samples[3];
@@ -127,12 +120,12 @@ static double sgemm_gflops(int m, int n, int k, double budget)
     double samples[5];
     for (int r = 0; r < 5; r++) {
         int reps = 0;
-        double t0 = now();
+        double t0 = an_now();
         do {
             an_sgemm(m, n, k, 1.0f, a, k, 1, b, n, 1, 0.0f, c, n, 1);
             reps++;
-        } while (now() - t0 < budget / 5);
-        samples[r] = 2.0 * m * n * k * reps / (now() - t0) * 1e-9;
+        } while (an_now() - t0 < budget / 5);
+        samples[r] = 2.0 * m * n * k * reps / (an_now() - t0) * 1e-9;
     }
     an_free(a); an_free(b); an_free(c);
     qsort(samples, 5, sizeof samples[0], cmp_double);
@@ -270,13 +263,13 @@ static int bench_step(int argc, char **argv)
     an_substats st[AN_MAX_SUBNETS];
     for (int i = -2; i < steps; i++) {
         memset(st, 0, sizeof st);
-        double t0 = now();
+        double t0 = an_now();
         if (an_step_local(&tr, &plan, x, R, R, labels, batch, 0, batch, i + 2, 1.0, st)) {
             fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
             return 1;
         }
         an_step_apply(&tr, 0.01);
-        if (i >= 0) ms[i] = (now() - t0) * 1e3;
+        if (i >= 0) ms[i] = (an_now() - t0) * 1e3;
     }
     qsort(ms, steps, sizeof ms[0], cmp_double);
     const double med = ms[steps / 2];

@@ -8,15 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "alphanet/common.h"
 #include "alphanet/dist/comm.h"
 #include "cli.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -66,9 +60,9 @@ int cli_bench_comm(int argc, char **argv)
         const size_t n = (size_t)bytes / 4;
         for (int r = -2; r < reps; r++) {
             if (an_comm_barrier(&c)) goto fail;
-            const double t0 = now();
+            const double t0 = an_now();
             if (an_comm_allreduce_sum_f32(&c, buf, n, 1.0f)) goto fail;
-            const double dt = now() - t0;
+            const double dt = an_now() - t0;
             /* the slowest rank's time: a sum over ranks of one-hot entries, then the max */
             for (int q = 0; q < c.size; q++) tr[q] = q == c.rank ? dt : 0;
             if (an_comm_allreduce_sum_f64(&c, tr, (size_t)c.size)) goto fail;

@@ -11,17 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alphanet/common.h"
 #include "alphanet/io/config.h"
 #include "alphanet/io/h5.h"
 #include "alphanet/nn/supernet.h"
 #include "cli.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -32,7 +26,7 @@ static int cmp_double(const void *a, const void *b)
 /* write + fsync of `bytes` from buf in 4 MiB pieces; seconds, or -1 */
 static double raw_write(const char *path, const char *buf, size_t bytes)
 {
-    const double t0 = now();
+    const double t0 = an_now();
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return -1;
     for (size_t off = 0; off < bytes;) {
@@ -46,7 +40,7 @@ static double raw_write(const char *path, const char *buf, size_t bytes)
     }
     int ok = fsync(fd) == 0;
     close(fd);
-    return ok ? now() - t0 : -1;
+    return ok ? an_now() - t0 : -1;
 }
 
 int cli_bench_checkpoint(int argc, char **argv)
@@ -94,12 +88,12 @@ int cli_bench_checkpoint(int argc, char **argv)
     char *buf = NULL;
     size_t bytes = 0;
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = an_now();
         if (an_h5_write_checkpoint(ck, &s, &net, mom)) goto fail;
-        tw[r] = now() - t0;
-        t0 = now();
+        tw[r] = an_now() - t0;
+        t0 = an_now();
         if (an_h5_read_checkpoint_tensors(ck, &net, mom)) goto fail;
-        tr[r] = now() - t0;
+        tr[r] = an_now() - t0;
         if (!buf) {
             struct stat sb;
             stat(ck, &sb);

@@ -1,4 +1,5 @@
 /* comm.c - the only translation unit that calls MPI (see comm.h). */
+#include "alphanet/common.h"
 #include "alphanet/dist/comm.h"
 
 #include <limits.h>
@@ -120,21 +121,14 @@ static an_status g_agree(void *ctx, an_status local) { return an_comm_agree(ctx,
 #define TAG_TASK 71
 #define TAG_RESULT 72
 
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 an_status an_comm_farm(const an_comm *c, int ntasks, int nres, an_task_fn work, void *wctx, double *results,
                        double *busy, double *idle)
 {
     if (c->size == 1) {
-        const double t0 = wall();
+        const double t0 = an_now();
         an_status st = AN_OK;
         for (int t = 0; t < ntasks && st == AN_OK; t++) st = work(wctx, t, results + (size_t)t * nres);
-        if (busy) *busy += wall() - t0;
+        if (busy) *busy += an_now() - t0;
         return st;
     }
     an_status local = AN_OK;
@@ -176,14 +170,14 @@ an_status an_comm_farm(const an_comm *c, int ntasks, int nres, an_task_fn work, 
     } else {
         for (;;) {
             int task;
-            const double t0 = wall();
+            const double t0 = an_now();
             rc = MPI_Recv(&task, 1, MPI_INT, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            const double t1 = wall();
+            const double t1 = an_now();
             if (idle) *idle += t1 - t0;
             if (rc != MPI_SUCCESS || task < 0) break;
             an_status st = local ? local : work(wctx, task, msg + 2);
             if (st && !local) local = st;
-            if (busy) *busy += wall() - t1;
+            if (busy) *busy += an_now() - t1;
             msg[0] = task, msg[1] = st != AN_OK;
             rc = MPI_Send(msg, nres + 2, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD);
             if (rc != MPI_SUCCESS) break;

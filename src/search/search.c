@@ -1,4 +1,5 @@
 /* search.c - the evolutionary search (see search.h). */
+#include "alphanet/common.h"
 #include "alphanet/search/search.h"
 
 #include <math.h>
@@ -7,13 +8,6 @@
 #include <time.h>
 
 #include "alphanet/train/eval.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int draw(an_rng *r, const an_choices *c) { return c->v[an_rng_below(r, (uint32_t)c->n)]; }
 
@@ -208,7 +202,7 @@ an_status an_search_run(const an_config *cfg, an_supernet *net, const an_dataset
     if ((st = g->agree(g->ctx, st))) goto out;
     an_rng rng;
     an_rng_seed(&rng, (uint64_t)sc->seed * 0x2545F4914F6CDD1Dull + 99);
-    const double t0 = now();
+    const double t0 = an_now();
     double busy = 0, idle = 0;
     for (int gen = 0; gen <= sc->generations; gen++) {
         int n = g->rank == 0 ? propose(cfg, &rng, res, gen, lo, hi, archs, cap) : 0;
@@ -229,7 +223,7 @@ an_status an_search_run(const an_config *cfg, an_supernet *net, const an_dataset
             for (int i = 1; i < res->n; i++)
                 if (res->c[i].top1 > res->c[best].top1) best = i;
             fprintf(progress, "  generation %d: %d new candidate(s), %d in all, best %.2f%% at %.2f MFLOPs, %.0f s\n", gen, n,
-                    res->n, 100 * res->c[best].top1, res->c[best].mflops, now() - t0);
+                    res->n, 100 * res->c[best].top1, res->c[best].mflops, an_now() - t0);
             fflush(progress);
         }
     }
@@ -249,7 +243,7 @@ an_status an_search_run(const an_config *cfg, an_supernet *net, const an_dataset
     double bi[2] = {busy, idle};
     if ((st = g->sum_f64(g->ctx, bi, 2))) goto out;
     res->busy = bi[0], res->idle = bi[1];
-    res->seconds = now() - t0;
+    res->seconds = an_now() - t0;
 out:
     an_net_ws_free(t.ws);
     free(archs);

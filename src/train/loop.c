@@ -1,4 +1,5 @@
 /* loop.c - the training run (see loop.h). */
+#include "alphanet/common.h"
 #include "alphanet/train/loop.h"
 
 #include <errno.h>
@@ -17,13 +18,6 @@
 #include "alphanet/nn/supernet.h"
 #include "alphanet/rng.h"
 #include "alphanet/train/step.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static an_status mkdir_p(const char *path)
 {
@@ -357,7 +351,7 @@ static an_status save_checkpoint(const ckpt_ctx *c, long step, const an_rng *coo
     if (st) return st;
     an_ckpt_path(c->cfg->run.dir, step, path, cap);
     if (g->rank == 0) {
-        const double t0 = now();
+        const double t0 = an_now();
         an_ckpt_state s = {.step = step, .steps_per_epoch = c->spe, .schedule_steps = c->sched, .world_size = g->size,
                            .micro_batches = c->cfg->train.micro_batches, .seed = c->cfg->train.seed,
                            .data_digest = {dg[0], dg[1]}, .train_seconds = t_train};
@@ -377,7 +371,7 @@ static an_status save_checkpoint(const ckpt_ctx *c, long step, const an_rng *coo
         if (!st) {
             an_ckpt_prune(c->cfg->run.dir, c->cfg->run.keep_checkpoints);
             if (!c->quiet) {
-                fprintf(c->out, "  checkpoint %s (step %ld, %.2f s)\n", path, step, now() - t0);
+                fprintf(c->out, "  checkpoint %s (step %ld, %.2f s)\n", path, step, an_now() - t0);
                 fflush(c->out);
             }
         }
@@ -566,13 +560,13 @@ setup:
         }
     }
     const ckpt_ctx cc = {cfg, g, &tr, spe, sched, metrics, out, quiet};
-    double t_last_ckpt = now();
+    double t_last_ckpt = an_now();
     long skipped_run = 0;
     char ckpt_path[AN_PATH_MAX + 64];
     an_substats window[AN_MAX_SUBNETS];
     memset(window, 0, sizeof window);
     long cur_epoch = -1, window_steps = 0;
-    double t_start = now(), t_window = t_start, t_train = rs.resumed ? rs.train_seconds : 0;
+    double t_start = an_now(), t_window = t_start, t_train = rs.resumed ? rs.train_seconds : 0;
     an_plan plan;
     for (long step = start_step; step < total; step++) {
         const long epoch = step / spe;
@@ -580,7 +574,7 @@ setup:
             an_epoch_order(perm, train.n, (uint64_t)t->seed, epoch);
             cur_epoch = epoch;
         }
-        double t0 = now();
+        double t0 = an_now();
         const an_rng coord_prev = coord;
         const double digest_prev[2] = {digest[0], digest[1]};
         if (root) make_plan(cfg, &coord, &plan);
@@ -628,7 +622,7 @@ setup:
         }
         if (K > 1 && local == AN_OK) memcpy(tr.grad, acc, net.total * sizeof(float));
         inject_fault(info, g, &tr, step, &local);
-        const double t1 = now();
+        const double t1 = an_now();
         /* A NaN or Inf: a loss on some rank (agreed), or the summed gradient (the same on every
          * rank), so every rank takes the same decision. */
         char bad[600] = "";
@@ -636,12 +630,12 @@ setup:
             if (st != AN_ERR_NUMERIC) goto done;
             snprintf(bad, sizeof bad, "%s", an_error_message());
         }
-        const double t2 = now();
+        const double t2 = an_now();
         if (!bad[0]) {
             if ((st = g->sum_f32(g->ctx, tr.grad, net.total))) goto done;
             if (!all_finite(tr.grad, net.total)) snprintf(bad, sizeof bad, "step %ld: the summed gradient has NaN or Inf entries", step);
         }
-        const double t3 = now();
+        const double t3 = an_now();
         if (bad[0]) {
             skipped_run++;
             info->skipped++;
@@ -662,7 +656,7 @@ setup:
             skipped_run = 0;
             an_step_apply(&tr, an_lr_at(t, step, sched, warmup));
         }
-        const double t4 = now();
+        const double t4 = an_now();
         if (cfg->dist.balance && P > 1) {
             /* every rank's seconds per sample, for the coordinator's next shard sizes */
             for (int r = 0; r < P; r++) flags[r] = 0;
@@ -672,20 +666,20 @@ setup:
         }
         if (cfg->dist.check_every > 0 && P > 1 && ((step + 1) % cfg->dist.check_every == 0 || step + 1 == total))
             if ((st = check_replicas(g, &tr, step + 1, flags))) goto done;
-        const double t5 = now();
+        const double t5 = an_now();
         info->t_compute += (t1 - t0) + (t4 - t3);
         info->t_wait += t2 - t1;
         info->t_comm += (t3 - t2) + (t5 - t4);
         t_train += t5 - t0;
         /* a stop request (signal on any rank) or a checkpoint due by time (rank 0's clock) */
         double ctl[2] = {info->stop_flag && *info->stop_flag ? 1 : 0,
-                         root && cfg->run.checkpoint_minutes > 0 && now() - t_last_ckpt >= 60 * cfg->run.checkpoint_minutes};
+                         root && cfg->run.checkpoint_minutes > 0 && an_now() - t_last_ckpt >= 60 * cfg->run.checkpoint_minutes};
         if ((st = g->sum_f64(g->ctx, ctl, 2))) goto done;
         const int stop = ctl[0] > 0, last_step = step + 1 == total;
         const int by_steps = cfg->run.checkpoint_every > 0 && (step + 1) % cfg->run.checkpoint_every == 0;
         if (cfg->run.checkpoint && !last_step && (stop || by_steps || ctl[1] > 0)) {
             if ((st = save_checkpoint(&cc, step + 1, &coord, digest, t_train, ckpt_path, sizeof ckpt_path))) goto done;
-            t_last_ckpt = now();
+            t_last_ckpt = an_now();
         }
         if (stop) {
             if (cfg->run.checkpoint)
@@ -708,7 +702,7 @@ setup:
         if ((step + 1) % cfg->run.log_every == 0 || last) {
             pack(window, plan.nsub, red);
             if ((st = g->sum_f64(g->ctx, red, (size_t)NSTAT * plan.nsub))) goto done;
-            const double tn = now(), ips = window_steps * (double)B / (tn - t_window);
+            const double tn = an_now(), ips = window_steps * (double)B / (tn - t_window);
             const double eta = (tn - t_start) / (double)(step + 1 - start_step) * (double)(total - step - 1);
             if (root) {
                 char eta_s[32], lab[8];
@@ -749,7 +743,7 @@ setup:
             }
             memset(window, 0, sizeof window);
             window_steps = 0;
-            t_window = now();
+            t_window = an_now();
         }
         if (eval_every && (step + 1) % eval_every == 0 && !last) {
             const an_dataset *ev = val.n > 0 ? &val : &test;
@@ -765,7 +759,7 @@ setup:
                     write_eval(metrics, out, step + 1, (double)(step + 1) / spe, val.n > 0 ? "val" : "test",
                                which ? "max" : "min", txt, an_arch_flops(&cfg->space, &a) / 1e6, &r, quiet);
             }
-            t_window = now();
+            t_window = an_now();
         }
     }
     if (cfg->run.checkpoint &&

@@ -1,6 +1,7 @@
 /* common.c - error messages, aligned allocation and the version string (see common.h). */
 #include "alphanet/common.h"
 
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,3 +64,10 @@ void *an_calloc_at(size_t bytes, const char *file, int line)
 void an_free(void *p) { free(p); }
 
 const char *an_version(void) { return ALPHANET_VERSION; }
+
+double an_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
