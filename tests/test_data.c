@@ -1,7 +1,9 @@
 /* test_data.c - the data path:
  *   - IDX readers on files the test writes (raw and gzip'ed), and every kind of bad file: wrong
  *     magic, truncated, image/label count mismatch, label out of range, missing file;
- *   - the HDF5 image format round trip, and damaged or foreign HDF5 files;
+ *   - the HDF5 image format round trip, and damaged or foreign HDF5 files: wrong element types,
+ *     wrong ranks, disagreeing counts, missing attributes, absurd sizes (an error before any
+ *     allocation), labels out of range;
  *   - epoch order (a permutation, a pure function of seed and epoch), shards (a partition of the
  *     batch for any rank count, weighted or not), augmentation (a pure function of seed, epoch and
  *     sample index, whatever batch or position the sample is in) and normalisation. */
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <hdf5.h>
 #include <zlib.h>
 
 #include "alphanet/io/batch.h"
@@ -18,6 +21,66 @@
 #include "test.h"
 
 static char dir[256];
+
+/* Writes an HDF5 file shaped like an image set but hostile: /images of element type `ti`, rank
+ * `ri` and dims `di` (chunked and never written, so absurd sizes cost nothing), /labels of
+ * `nl` int32 labels all equal to `label` (up to 1000 written), and the format attributes unless `no_format`. */
+static void write_h5(const char *name, hid_t ti, int ri, const hsize_t *di, hsize_t nl, int label, int no_format)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (!no_format) {
+        hid_t sp = H5Screate(H5S_SCALAR), ts = H5Tcopy(H5T_C_S1);
+        H5Tset_size(ts, strlen("alphanet-images"));
+        hid_t a = H5Acreate2(f, "format", ts, sp, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, ts, "alphanet-images");
+        H5Aclose(a);
+        const int one = 1, ten = 10;
+        a = H5Acreate2(f, "version", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, H5T_NATIVE_INT, &one);
+        H5Aclose(a);
+        a = H5Acreate2(f, "classes", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, H5T_NATIVE_INT, &ten);
+        H5Aclose(a);
+        H5Tclose(ts);
+        H5Sclose(sp);
+    }
+    hid_t sp = H5Screate_simple(ri, di, NULL), pl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[4] = {1, 1, 1, 1};
+    H5Pset_chunk(pl, ri, chunk);
+    hid_t d = H5Dcreate2(f, "images", ti, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+    H5Dclose(d);
+    H5Pclose(pl);
+    H5Sclose(sp);
+    sp = H5Screate_simple(1, &nl, NULL);
+    pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 1, chunk);
+    d = H5Dcreate2(f, "labels", H5T_STD_I32LE, sp, H5P_DEFAULT, nl ? pl : H5P_DEFAULT, H5P_DEFAULT);
+    if (nl <= 1000) { /* larger label sets stay unwritten, like the images */
+        int32_t lab[1000];
+        for (hsize_t i = 0; i < nl; i++) lab[i] = label;
+        H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab);
+    }
+    H5Pclose(pl);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Fclose(f);
+}
+
+/* an_h5_read_images of dir/name must end with status `want`, and a failure with a message
+ * holding the file name and `what`. */
+static void expect_h5_fail(const char *name, an_status want, const char *what)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    an_dataset d;
+    an_status st = an_h5_read_images(path, &d, NULL, NULL);
+    const char *msg = st ? an_error_message() : "";
+    CHECK_MSG(st == want && (st == AN_OK || (strstr(msg, path) && strstr(msg, what))),
+              "%s: status %d, message '%s' (wanted '%s')", name, st, msg, what);
+    if (st == AN_OK) an_dataset_free(&d);
+}
 
 static void put32(unsigned char *b, unsigned v) { b[0] = v >> 24, b[1] = v >> 16, b[2] = v >> 8, b[3] = v; }
 
@@ -154,6 +217,30 @@ int main(void)
         CHECK(an_h5_write_images(bad, &d, &mean, &sd, "test") == AN_ERR_IO);
         CHECK(an_h5_read_images(h5, &e, NULL, NULL) == AN_OK);
         an_dataset_free(&e);
+    }
+
+
+    /* hostile HDF5 image sets: each a clear error naming the file, none allocating */
+    {
+        const hsize_t ok4[4] = {8, 6, 6, 1}, r3[3] = {8, 6, 6}, huge[4] = {200000000, 1024, 1024, 3},
+                      wide[4] = {8, 100000, 6, 1}, none[4] = {0, 6, 6, 1};
+        write_h5("float.h5", H5T_IEEE_F32LE, 4, ok4, 8, 1, 0);
+        expect_h5_fail("float.h5", AN_ERR_FORMAT, "/images must be 8-bit integers");
+        write_h5("rank3.h5", H5T_STD_U8LE, 3, r3, 8, 1, 0);
+        expect_h5_fail("rank3.h5", AN_ERR_FORMAT, "must have rank 4");
+        write_h5("count.h5", H5T_STD_U8LE, 4, ok4, 7, 1, 0);
+        expect_h5_fail("count.h5", AN_ERR_FORMAT, "8 images but 7 labels");
+        write_h5("huge.h5", H5T_STD_U8LE, 4, huge, 200000000, 1, 0);
+        expect_h5_fail("huge.h5", AN_ERR_NOMEM, "(200000000 images of 1024 x 1024 x 3) would need 629146.4 GB of memory");
+        write_h5("wide.h5", H5T_STD_U8LE, 4, wide, 8, 1, 0);
+        expect_h5_fail("wide.h5", AN_ERR_FORMAT, "implausible image shape 8 x 100000 x 6 x 1");
+        write_h5("empty.h5", H5T_STD_U8LE, 4, none, 0, 1, 0);
+        expect_h5_fail("empty.h5", AN_ERR_FORMAT, "implausible image shape 0 x");
+        write_h5("noformat.h5", H5T_STD_U8LE, 4, ok4, 8, 1, 1);
+        expect_h5_fail("noformat.h5", AN_ERR_FORMAT, "not an image dataset");
+        /* a well-formed file reads; its labels are then range-checked against the space */
+        write_h5("fine.h5", H5T_STD_U8LE, 4, ok4, 8, 3, 0);
+        expect_h5_fail("fine.h5", AN_OK, "");
     }
 
     /* epoch order */

@@ -44,6 +44,12 @@ void *an_calloc_at(size_t bytes, const char *file, int line);
 #define an_calloc(bytes) an_calloc_at((bytes), __FILE__, __LINE__)
 void an_free(void *p);
 
+/* AN_OK when `bytes` fit in the machine's physical memory; otherwise an AN_ERR_NOMEM error
+ * "WHAT would need X GB of memory, this machine has Y GB". Readers call it with sizes taken
+ * from file headers before allocating, so a damaged or absurd header is a message, not an
+ * attempt to allocate (or an out-of-memory kill later). */
+an_status an_check_memory(double bytes, const char *what);
+
 /* Seconds on the monotonic clock (for timing; the origin is arbitrary). */
 double an_now(void);
 

@@ -144,6 +144,13 @@ int cli_eval(int argc, char **argv)
     } else if (calib > 0) {
         cfg.eval.calib_batches = calib;
     }
+    an_arch parsed[32];
+    for (int i = 0; i < narch; i++)
+        if ((st = an_arch_parse(&cfg.space, archs[i], &parsed[i]))) {
+            if (c.rank == 0) fprintf(stderr, "alphanet eval: %s\n", an_error_message());
+            rc = 2;
+            goto out;
+        }
     const an_dataset *data = !strcmp(split, "val") ? &val : &test;
     if (data->n == 0) {
         if (c.rank == 0) fprintf(stderr, "alphanet eval: the %s split is empty (data.validation is 0?)\n", split);
@@ -163,12 +170,7 @@ int cli_eval(int argc, char **argv)
                    split, c.size);
     }
     for (int i = 0; i < narch; i++) {
-        an_arch arch;
-        if ((st = an_arch_parse(&cfg.space, archs[i], &arch))) {
-            if (c.rank == 0) fprintf(stderr, "alphanet eval: %s\n", an_error_message());
-            rc = 2;
-            goto out;
-        }
+        const an_arch arch = parsed[i];
         an_eval_result r;
         if ((st = an_evaluate(&net, ws, &cfg, &arch, &train, data, &g, &r, i == 0 ? logits : NULL))) goto fail;
         char txt[AN_ARCH_TEXT_MAX];

@@ -59,6 +59,10 @@ int cli_train(int argc, char **argv)
             resume_set = buf;
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--resume")) {
+            fprintf(stderr, "alphanet train: option '%s' needs a value\n\n%s", argv[i], train_usage);
+            free(sets);
+            return 2;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "alphanet train: unknown option '%s'\n\n%s", argv[i], train_usage);
             free(sets);
@@ -112,5 +116,5 @@ int cli_train(int argc, char **argv)
         else fprintf(stderr, "alphanet train: %s\n", an_error_message());
     }
     an_comm_finalize(&comm);
-    return st == AN_OK ? 0 : st == AN_STOPPED ? 75 : 1;
+    return st == AN_OK ? 0 : st == AN_STOPPED ? 75 : st == AN_ERR_ARG ? 2 : 1;
 }

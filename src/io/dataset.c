@@ -87,6 +87,9 @@ an_status an_idx_load(an_dataset *d, const char *images_path, const char *labels
         st = an_error(AN_ERR_FORMAT, "%s has %u images but %s has %u labels", images_path, di[0], labels_path, dl[0]);
         goto out;
     }
+    char what[600];
+    snprintf(what, sizeof what, "%s (%u images of %u x %u)", images_path, di[0], di[1], di[2]);
+    if ((st = an_check_memory((double)di[0] * di[1] * di[2] + 4.0 * di[0], what))) goto out;
     d->n = di[0];
     d->h = (int)di[1];
     d->w = (int)di[2];

@@ -225,13 +225,16 @@ an_status an_h5_read_images(const char *path, an_dataset *d, float *mean, float 
                       (unsigned long long)nl);
         goto out;
     }
-    if (dims[1] < 1 || dims[1] > 8192 || dims[2] < 1 || dims[2] > 8192 || dims[3] < 1 || dims[3] > 16 ||
-        dims[0] > ((hsize_t)1 << 40) / (dims[1] * dims[2] * dims[3])) {
+    if (dims[0] < 1 || dims[1] < 1 || dims[1] > 8192 || dims[2] < 1 || dims[2] > 8192 || dims[3] < 1 || dims[3] > 16) {
         st = an_error(AN_ERR_FORMAT, "'%s': implausible image shape %llu x %llu x %llu x %llu", path,
                       (unsigned long long)dims[0], (unsigned long long)dims[1], (unsigned long long)dims[2],
                       (unsigned long long)dims[3]);
         goto out;
     }
+    char what[600];
+    snprintf(what, sizeof what, "'%s' (%llu images of %llu x %llu x %llu)", path, (unsigned long long)dims[0],
+             (unsigned long long)dims[1], (unsigned long long)dims[2], (unsigned long long)dims[3]);
+    if ((st = an_check_memory((double)dims[0] * dims[1] * dims[2] * dims[3] + 4.0 * dims[0], what))) goto out;
     *d = (an_dataset){.n = (long)dims[0], .h = (int)dims[1], .w = (int)dims[2], .c = (int)dims[3], .classes = classes};
     const size_t bytes = (size_t)dims[0] * dims[1] * dims[2] * dims[3];
     d->images = an_alloc(bytes + 1);

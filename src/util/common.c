@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef ALPHANET_VERSION
 #define ALPHANET_VERSION "unknown"
@@ -62,6 +63,16 @@ void *an_calloc_at(size_t bytes, const char *file, int line)
 }
 
 void an_free(void *p) { free(p); }
+
+an_status an_check_memory(double bytes, const char *what)
+{
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    const double have = pages > 0 && page > 0 ? (double)pages * page : 0;
+    if (have > 0 && bytes > have)
+        return an_error(AN_ERR_NOMEM, "%s would need %.1f GB of memory, this machine has %.1f GB", what, bytes / 1e9,
+                        have / 1e9);
+    return AN_OK;
+}
 
 const char *an_version(void) { return ALPHANET_VERSION; }
 
