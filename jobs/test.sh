@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite twice: the Release build, then the Debug build with
 # AddressSanitizer and UndefinedBehaviorSanitizer; then builds the libFuzzer harnesses with clang
-# (build-fuzz) and runs each for a few seconds from its seed corpus. Expects the packages of
-# jobs/setup.sh; installs what only the tests need if it is missing (SLURM and munge for the
-# SLURM test, label slurm, Release build only; clang for the fuzzers). The SLURM test starts
-# daemons as root: as another user it is left out, with a notice.
+# (build-fuzz) and runs each for a few seconds from its seed corpus; then runs a short training
+# and the after-training commands under valgrind's memcheck (build-valgrind: AVX2 code, since
+# valgrind cannot run AVX-512). Expects the packages of jobs/setup.sh; installs what only the
+# tests need if it is missing (SLURM and munge for the SLURM test, label slurm, Release build
+# only; clang for the fuzzers; valgrind). The SLURM test starts daemons as root: as another user
+# it is left out, with a notice.
 #   bash jobs/test.sh               both builds
 #   bash jobs/test.sh release       Release only (faster)
 #   bash jobs/test.sh fuzz          the fuzz build only (FUZZ_SECONDS per harness, default 10)
+#   bash jobs/test.sh valgrind      the memcheck test only
 #   CTEST_ARGS="-L unit" bash jobs/test.sh   pass arguments to ctest
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +19,10 @@ jobs="$(OMP_NUM_THREADS= nproc)"
 extra=()
 if [ "$(id -u)" = 0 ]; then
   if ! command -v slurmctld > /dev/null || ! command -v munged > /dev/null || ! command -v clang > /dev/null ||
+     ! command -v valgrind > /dev/null ||
      ! dpkg -s libomp-dev libclang-rt-dev > /dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurm-wlm munge clang libomp-dev \
-      libclang-rt-dev > /dev/null
+      libclang-rt-dev valgrind > /dev/null
   fi
 else
   echo "NOTICE: not root: the SLURM and full-disk tests (labels slurm, fault) are not run" >&2
@@ -38,10 +42,18 @@ fuzz() {
   ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
 }
 
+memcheck() {
+  cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALPHANET_NATIVE=OFF -DCMAKE_C_FLAGS=-march=x86-64-v3 \
+    -DALPHANET_VALGRIND_TESTS=ON > /dev/null
+  cmake --build build-valgrind -j "$jobs" --target alphanet
+  ctest --test-dir build-valgrind --output-on-failure -L valgrind
+}
+
 case "$which" in
   release) run build Release ;;
   asan) run build-asan Debug ;;
   fuzz) fuzz ;;
-  all) run build Release; run build-asan Debug; fuzz ;;
-  *) echo "usage: jobs/test.sh [all|release|asan|fuzz]" >&2; exit 2 ;;
+  valgrind) memcheck ;;
+  all) run build Release; run build-asan Debug; fuzz; memcheck ;;
+  *) echo "usage: jobs/test.sh [all|release|asan|fuzz|valgrind]" >&2; exit 2 ;;
 esac

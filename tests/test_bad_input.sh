@@ -41,25 +41,9 @@ cfg() { # cfg NAME SED-EXPRESSION
   echo "$work/$1.yaml"
 }
 
-# IDX files: be32 N prints 4 big-endian bytes
-be32() { printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"; }
-idx_images() { # idx_images FILE N SIDE [MAGIC3] [BYTES]
-  local n="$2" h="$3" m="${4:-03}" bytes="${5:-$(($2 * $3 * $3))}"
-  { printf "\\x00\\x00\\x08\\x$m"; be32 "$n"; be32 "$h"; be32 "$h"; head -c "$bytes" /dev/urandom; } | gzip > "$1"
-}
-idx_labels() { # idx_labels FILE N [LABEL]
-  local n="$2" l="${3:-}"
-  { printf '\x00\x00\x08\x01'; be32 "$n"
-    if [ -n "$l" ]; then for ((i = 0; i < n; i++)); do printf "\\x$(printf %02x "$l")"; done
-    else for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; fi; } | gzip > "$1"
-}
-data_dir() { # data_dir NAME: a small valid Fashion-MNIST-like folder (200 train, 100 test)
-  local d="$work/$1"
-  mkdir -p "$d"
-  idx_images "$d/train-images-idx3-ubyte.gz" 200 28; idx_labels "$d/train-labels-idx1-ubyte.gz" 200
-  idx_images "$d/t10k-images-idx3-ubyte.gz" 100 28; idx_labels "$d/t10k-labels-idx1-ubyte.gz" 100
-  echo "$d"
-}
+# small IDX data folders (200 training and 100 test images)
+source "$(dirname "$0")/support/idx.sh"
+data_dir() { idx_dir "$work/$1" 200 100; echo "$work/$1"; }
 
 short=(--quiet --set data.limit=640 --set data.test_limit=200 --set data.validation=0 --set train.batch=32
        --set eval.every_epochs=0 --set eval.calib_batches=1)
