@@ -68,6 +68,16 @@ int main(void)
         const char *u = "space:\n  resolutions: [28, 20]\n";
         CHECK(an_config_parse(&c, u, strlen(u), "s.yaml", 0, NULL) == AN_ERR_ARG &&
               strstr(an_error_message(), "strictly ascending"));
+        /* input widths that are not multiples of 8: the rounded hidden width would exceed the
+         * supernet's (mb1's width 10 feeds mb2 with expand 6: make_divisible(60) = 64 > 60) */
+        const char *w = "space:\n  in_channels: 1\n  classes: 10\n  resolutions: [20]\n  stem: {width: [8], stride: 1}\n"
+                        "  stages:\n    - {name: mb1, width: [8, 10], depth: [1], kernel: [3], expand: [1], stride: 1, se: false}\n"
+                        "    - {name: mb2, width: [16], depth: [1], kernel: [3], expand: [4, 6], stride: 2, se: false}\n"
+                        "  head: {expand: 6, mix_width: [64]}\n";
+        CHECK_MSG(an_config_parse(&c, w, strlen(w), "s.yaml", 0, NULL) == AN_ERR_ARG &&
+                      strstr(an_error_message(), "space.stages[1] (mb2): input width 10 with expand 6 needs 64 hidden") &&
+                      strstr(an_error_message(), "round(10 x 6) = 60"),
+                  "%s", an_error_message());
         const char *v = "train: {epochs: 1}\n";
         CHECK(an_config_parse(&c, v, strlen(v), "s.yaml", 0, NULL) == AN_ERR_ARG &&
               strstr(an_error_message(), "missing section 'space'"));

@@ -3,6 +3,7 @@
 #include "alphanet/nn/space.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,28 @@ an_status an_space_validate(const an_space *s)
         for (int k = 0; k < g->kernel.n; k++)
             if (g->kernel.v[k] % 2 == 0) return an_error(AN_ERR_ARG, "%s: kernel %d must be odd", where, g->kernel.v[k]);
         if (g->stride != 1 && g->stride != 2) return an_error(AN_ERR_ARG, "%s: stride must be 1 or 2", where);
-        if (g->width.v[0] % 8 && g->expand.n > 1)
-            return an_error(AN_ERR_ARG, "%s: widths must be multiples of 8 for the expand ratio rounding", where);
+        /* A block's hidden width is make_divisible(in x expand, 8) for the active input width
+         * and ratio, but the supernet holds round(max in x max expand) channels (the official
+         * model's sizes): with input widths that are not multiples of 8 the rounding can ask
+         * for more. Check every input width a block can see (the previous stage's, or the
+         * stem's, for its first block; its own stage's for the others). */
+        if (cmax(&g->expand) != 1)
+            for (int first = 0; first < 2; first++) {
+                const an_choices *in = !first ? &g->width : i == 0 ? &s->stem_width : &s->stage[i - 1].width;
+                if (!first && cmax(&g->depth) < 2) continue;
+                const int mid_max = (int)lround((double)cmax(in) * cmax(&g->expand));
+                for (int a = 0; a < in->n; a++)
+                    for (int e = 0; e < g->expand.n; e++) {
+                        const int mid = an_make_divisible((double)in->v[a] * g->expand.v[e], 8);
+                        if (mid > mid_max)
+                            return an_error(AN_ERR_ARG,
+                                            "%s: input width %d with expand %d needs %d hidden channels (rounded to a "
+                                            "multiple of 8), more than the supernet's round(%d x %d) = %d; use input "
+                                            "widths (%s) that are multiples of 8",
+                                            where, in->v[a], g->expand.v[e], mid, cmax(in), cmax(&g->expand), mid_max,
+                                            !first ? "this stage's width" : i == 0 ? "space.stem.width" : "the previous stage's width");
+                    }
+            }
     }
     if (s->head_expand < 1 || s->head_expand > 16) return an_error(AN_ERR_ARG, "space.head: expand must be in [1, 16]");
     if ((st = check_choices(&s->mix_width, "space.head", "mix_width", 1, 16384))) return st;
