@@ -57,6 +57,8 @@ int main(void)
     bad("data:\n  mean: [0.5, 0.5]\n  std: [0.5, 0.5]\n", 0, NULL,
         MUST("data.mean/std have 2 entries but space.in_channels is 1"));
     bad("data:\n  std: [0]\n", 0, NULL, MUST("data.std", "must be positive"));
+    /* a number beyond float range became inf and broke the dump round trip (found by fuzzing) */
+    bad("data:\n  std: [2e78]\n", 0, NULL, MUST("t.yaml:14:9", "data.std: entry 1 (2e+78) is out of range"));
     /* YAML syntax */
     bad("  batch: [1, 2\n", 0, NULL, MUST("t.yaml:", "YAML syntax error"));
     bad("  batch: 3\n", 0, NULL, MUST("duplicate key 'batch'", "first at t.yaml:12:"));

@@ -397,6 +397,9 @@ static an_status get_floats(ynode *map, const char *sec, const char *key, float 
         double v = e->kind == Y_SCALAR ? strtod(e->text, &end) : 0;
         if (e->kind != Y_SCALAR || e->quoted || end == e->text || *end || !isfinite(v))
             return an_error(AN_ERR_ARG, "%s: %s.%s: entry %d is not a number", e->origin, sec, key, i + 1);
+        if (fabs(v) > 1e6) /* normalisation constants; beyond float range they would become inf */
+            return an_error(AN_ERR_ARG, "%s: %s.%s: entry %d (%g) is out of range (allowed: -1e6 to 1e6)", e->origin,
+                            sec, key, i + 1, v);
         out[i] = (float)v;
     }
     *n = y->n;
