@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "alphanet/common.h"
 #include "alphanet/kernels/act.h"
@@ -17,6 +20,10 @@
 #include "alphanet/kernels/layout.h"
 #include "alphanet/io/config.h"
 #include "alphanet/train/step.h"
+#include "alphanet/train/group.h"
+#include "alphanet/dist/comm.h"
+#include "alphanet/prof.h"
+#include "alphanet/rng.h"
 #include "cli.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -206,22 +213,46 @@ static int bench_kernels(int argc, char **argv)
     return 0;
 }
 
-/* `alphanet bench step CONFIG [--batch N] [--steps K] [--set k=v]...`: the sandwich step
- * (largest, two fixed random and the smallest subnet, losses, backward, clip and SGD) on random
- * images, after warm-up; median of K steps. */
+/* Resident memory of this process now (/proc/self/statm), in bytes; 0 if unknown. */
+static double rss_now(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0;
+        fclose(f);
+    }
+    return (double)res * (double)sysconf(_SC_PAGESIZE);
+}
+
+static const char *threads_env(void)
+{
+    const char *t = getenv("BLIS_NUM_THREADS");
+    if (!t || !*t) t = getenv("OMP_NUM_THREADS");
+    return t && *t ? t : "1";
+}
+
+/* `alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--json] [--set k=v]...`: the
+ * sandwich step (largest, two fixed random and the smallest subnet, losses, backward, gradient
+ * allreduce when run on several ranks, clip and SGD) on random images, after warm-up; median of
+ * K steps, the time by kind of work, BLIS's sgemm speed in the same run, memory against need. */
 static int bench_step(int argc, char **argv)
 {
     const char *path = NULL;
-    int batch = 64, steps = 10;
+    int batch = 64, steps = 10, warmup = 2, json = 0;
     char *sets[32];
     int nset = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--set") && i + 1 < argc && nset < 32) sets[nset++] = argv[++i];
         else if (!strcmp(argv[i], "--help")) {
-            printf("usage: alphanet bench step CONFIG [--batch N (64)] [--steps K (10)] [--set k=v]...\n"
-                   "Threads: BLIS_NUM_THREADS / OMP_NUM_THREADS.\n");
+            printf("usage: [mpirun -np P] alphanet bench step CONFIG [--batch N (64)] [--steps K (10)] [--warmup W (2)]\n"
+                   "                                [--json] [--set k=v]...\n"
+                   "The global batch is split over the P ranks. Threads per rank: BLIS_NUM_THREADS / OMP_NUM_THREADS.\n"
+                   "--json adds one JSON object as the last line.\n");
             return 0;
         } else if (argv[i][0] != '-' && !path) path = argv[i];
         else {
@@ -229,8 +260,8 @@ static int bench_step(int argc, char **argv)
             return 2;
         }
     }
-    if (!path || batch < 1 || steps < 1) {
-        fprintf(stderr, "usage: alphanet bench step CONFIG [--batch N] [--steps K]\n");
+    if (!path || batch < 1 || steps < 1 || warmup < 0) {
+        fprintf(stderr, "usage: alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--json]\n");
         return 2;
     }
     an_config cfg;
@@ -238,18 +269,36 @@ static int bench_step(int argc, char **argv)
         fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
         return 2;
     }
+    an_comm c;
+    if (an_comm_init(&c, NULL, NULL)) {
+        fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
+        return 1;
+    }
+    if (batch < c.size) {
+        if (c.rank == 0) fprintf(stderr, "alphanet bench step: --batch %d is smaller than the %d ranks\n", batch, c.size);
+        an_comm_finalize(&c);
+        return 2;
+    }
+    cli_check_threads("bench step", c.rank);
+    an_group g = an_comm_group(&c);
+    const int P = c.size, n = batch / P + (c.rank < batch % P), n_max = batch / P + (batch % P > 0);
+    const long sample0 = (long)c.rank * (batch / P) + (c.rank < batch % P ? c.rank : batch % P);
+    const double rss0 = rss_now();
     cfg.train.batch = batch;
     an_supernet net;
     an_trainer tr;
-    if (an_supernet_create(&net, &cfg.space) || an_trainer_create(&tr, &cfg, &net, batch)) {
-        fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
+    an_status st = an_supernet_create(&net, &cfg.space);
+    if (!st) st = an_trainer_create(&tr, &cfg, &net, n_max);
+    if ((st = an_comm_agree(&c, st))) {
+        if (c.rank == 0) fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
+        an_comm_finalize(&c);
         return 1;
     }
     an_supernet_init(&net, 1);
     const int R = cfg.space.resolution.v[cfg.space.resolution.n - 1], C = cfg.space.in_channels, K = cfg.space.classes;
-    float *x = fill((size_t)C * R * R * batch);
-    int *labels = malloc(sizeof(int) * batch);
-    for (int j = 0; j < batch; j++) labels[j] = j % K;
+    float *x = fill((size_t)C * R * R * n_max);
+    int *labels = malloc(sizeof(int) * n_max);
+    for (int j = 0; j < n; j++) labels[j] = (int)((sample0 + j) % K);
     an_plan plan = {.nsub = 4};
     an_rng rng;
     an_rng_seed(&rng, 2024);
@@ -260,33 +309,108 @@ static int bench_step(int argc, char **argv)
     double flops = 0;
     for (int s = 0; s < 4; s++) flops += 3 * 2 * an_arch_flops(&cfg.space, &plan.arch[s]) * batch;
     double *ms = malloc(sizeof(double) * steps);
-    an_substats st[AN_MAX_SUBNETS];
-    for (int i = -2; i < steps; i++) {
-        memset(st, 0, sizeof st);
-        double t0 = an_now();
-        if (an_step_local(&tr, &plan, x, R, R, labels, batch, 0, batch, i + 2, 1.0, st)) {
-            fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
-            return 1;
+    an_substats sst[AN_MAX_SUBNETS];
+    size_t ws_before = 0, heap_before = 0;
+    struct rusage ru0, ru1;
+    for (int i = -warmup; i < steps && !st; i++) {
+        if (i == 0) { /* the timed steps: profile on, and watch for allocations and page faults */
+            an_prof_reset();
+            an_prof_enabled = 1;
+            ws_before = an_net_ws_bytes(tr.ws);
+            struct mallinfo2 mi = mallinfo2();
+            heap_before = mi.uordblks + mi.hblkhd;
+            getrusage(RUSAGE_SELF, &ru0);
         }
-        an_step_apply(&tr, 0.01);
+        memset(sst, 0, sizeof sst);
+        const double t0 = an_now();
+        st = an_step_local(&tr, &plan, x, R, R, labels, n, sample0, batch, i + warmup, 1.0, sst);
+        if (!st && P > 1) AN_PROF(AN_PROF_COMM, st = g.sum_f32(g.ctx, tr.grad, net.total));
+        if (!st) an_step_apply(&tr, 0.01);
         if (i >= 0) ms[i] = (an_now() - t0) * 1e3;
+    }
+    an_prof_enabled = 0;
+    getrusage(RUSAGE_SELF, &ru1);
+    struct mallinfo2 mi = mallinfo2();
+    const double heap_growth = (double)(mi.uordblks + mi.hblkhd) - (double)heap_before;
+    const double ws_growth = (double)an_net_ws_bytes(tr.ws) - (double)ws_before;
+    if ((st = an_comm_agree(&c, st))) {
+        if (c.rank == 0) fprintf(stderr, "alphanet bench step: %s\n", an_error_message());
+        an_comm_finalize(&c);
+        return 1;
+    }
+    /* BLIS's sgemm on every rank at once, with the same threads: the machine's GEMM speed */
+    an_comm_barrier(&c);
+    double sg[1] = {sgemm_gflops(1024, 1024, 1024, 0.5)};
+    g.sum_f64(g.ctx, sg, 1);
+    /* memory: this rank's peak against what the step needs */
+    size_t fwd = 0, bwd = 0;
+    an_net_ws_arenas(tr.ws, &fwd, &bwd);
+    const double state = 3.0 * net.total * sizeof(float), inputs = (double)C * R * R * n_max * sizeof(float);
+    const double need = state + (double)fwd + (double)bwd + inputs;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double mem[4] = {ru.ru_maxrss * 1024.0, rss0, (double)(ru1.ru_minflt - ru0.ru_minflt) / steps,
+                     heap_growth + ws_growth};
+    double mem_max[4];
+    for (int k = 0; k < 4; k++) { /* the worst rank */
+        double v[64] = {0};
+        const int q = P < 64 ? P : 64;
+        if (c.rank < q) v[c.rank] = mem[k];
+        g.sum_f64(g.ctx, v, (size_t)q);
+        mem_max[k] = v[0];
+        for (int r = 1; r < q; r++) mem_max[k] = v[r] > mem_max[k] ? v[r] : mem_max[k];
     }
     qsort(ms, steps, sizeof ms[0], cmp_double);
     const double med = ms[steps / 2];
-    printf("config %s, batch %d, BLIS kernels %s, supernet %zu parameters\n", path, batch, an_gemm_kernel_name(),
-           net.total);
-    for (int s = 0; s < 4; s++) {
-        char a[AN_ARCH_TEXT_MAX];
-        an_arch_format(&plan.arch[s], a, sizeof a);
-        printf("  subnet %d: %7.2f MFLOPs  %s\n", s, an_arch_flops(&cfg.space, &plan.arch[s]) / 1e6, a);
+    double mean = 0;
+    for (int i = 0; i < steps; i++) mean += ms[i] / steps;
+    if (c.rank == 0) {
+        printf("config %s, batch %d on %d rank(s) x %s thread(s), BLIS kernels %s, supernet %zu parameters\n", path,
+               batch, P, threads_env(), an_gemm_kernel_name(), net.total);
+        for (int s = 0; s < 4; s++) {
+            char a[AN_ARCH_TEXT_MAX];
+            an_arch_format(&plan.arch[s], a, sizeof a);
+            printf("  subnet %d: %10.6f MFLOPs  %s\n", s, an_arch_flops(&cfg.space, &plan.arch[s]) / 1e6, a);
+        }
+        const double gf = flops / med * 1e-6;
+        printf("step: %.1f ms (median of %d; min %.1f, max %.1f), %.1f images/s, %.1f GFLOP/s = %.0f%% of sgemm's "
+               "%.1f GFLOP/s (1024^3, same ranks and threads)\n",
+               med, steps, ms[0], ms[steps - 1], batch / med * 1e3, gf, 100 * gf / sg[0], sg[0]);
+        printf("time by kind of work on rank 0 (mean step %.1f ms):\n", mean);
+        double sum = 0;
+        for (int k = 0; k < AN_PROF_KINDS; k++) {
+            const double t = an_prof_seconds[k] * 1e3 / steps;
+            sum += t;
+            printf("  %-20s %8.2f ms %5.1f%%\n", an_prof_name((an_prof_kind)k), t, 100 * t / mean);
+        }
+        printf("  %-20s %8.2f ms %5.1f%%\n", "unprofiled", mean - sum, 100 * (mean - sum) / mean);
+        printf("memory per rank (worst rank): peak resident %.1f MB; the step needs %.1f MB = parameters, gradients and "
+               "momentum %.1f + tape kept for backward %.1f + backward workspace %.1f + images %.1f; process before "
+               "allocating %.1f MB; (peak - that) / need = %.2f\n",
+               mem_max[0] / 1e6, need / 1e6, state / 1e6, fwd / 1e6, bwd / 1e6, inputs / 1e6, mem_max[1] / 1e6,
+               (mem_max[0] - mem_max[1]) / need);
+        printf("during the timed steps: %.1f page faults per step, %.0f bytes of new heap or workspace\n", mem_max[2],
+               mem_max[3]);
+        if (json) {
+            printf("{\"impl\": \"alphanet\", \"ranks\": %d, \"threads\": %s, \"batch\": %d, \"steps\": %d, "
+                   "\"ms_median\": %.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, \"images_per_s\": %.3f, \"gflops\": %.3f, "
+                   "\"sgemm_gflops\": %.3f, \"peak_rss_mb\": %.2f, \"need_mb\": %.2f, \"base_rss_mb\": %.2f, "
+                   "\"faults_per_step\": %.1f, \"new_bytes\": %.0f, \"mflops\": [",
+                   P, threads_env(), batch, steps, med, ms[0], ms[steps - 1], batch / med * 1e3, gf, sg[0],
+                   mem_max[0] / 1e6, need / 1e6, mem_max[1] / 1e6, mem_max[2], mem_max[3]);
+            for (int s = 0; s < 4; s++) printf("%s%.6f", s ? ", " : "", an_arch_flops(&cfg.space, &plan.arch[s]) / 1e6);
+            printf("], \"breakdown_ms\": {");
+            for (int k = 0; k < AN_PROF_KINDS; k++)
+                printf("\"%s\": %.3f, ", an_prof_name((an_prof_kind)k), an_prof_seconds[k] * 1e3 / steps);
+            printf("\"unprofiled\": %.3f}}\n", mean - sum);
+        }
     }
-    printf("step: %.1f ms (median of %d; min %.1f, max %.1f), %.0f images/s, %.1f GFLOP/s, workspace %.0f MB\n", med,
-           steps, ms[0], ms[steps - 1], batch / med * 1e3, flops / med * 1e-6, an_net_ws_bytes(tr.ws) / 1e6);
     free(ms);
     free(labels);
     an_free(x);
     an_trainer_free(&tr);
     an_supernet_free(&net);
+    an_comm_finalize(&c);
     return 0;
 }
 
@@ -297,7 +421,7 @@ int cli_bench(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "comm")) return cli_bench_comm(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "checkpoint")) return cli_bench_checkpoint(argc - 1, argv + 1);
     fprintf(stderr, "usage: alphanet bench kernels [--batch N] [--quick]\n"
-                    "       alphanet bench step CONFIG [--batch N] [--steps K]\n"
+                    "       [mpirun -np P] alphanet bench step CONFIG [--batch N] [--steps K] [--json] [--set k=v]...\n"
                     "       mpirun -np P alphanet bench comm [--max-bytes B] [--reps N]\n"
                     "       alphanet bench checkpoint CONFIG [--dir D] [--reps N]\n");
     return 2;

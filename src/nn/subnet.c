@@ -23,6 +23,7 @@
 #include "alphanet/kernels/pool.h"
 #include "alphanet/kernels/resize.h"
 #include "alphanet/kernels/se.h"
+#include "alphanet/prof.h"
 #include "alphanet/rng.h"
 
 /* ------------------------------------------------------------------ arena */
@@ -200,6 +201,12 @@ void an_net_ws_free(an_net_ws *ws)
 
 size_t an_net_ws_bytes(const an_net_ws *ws) { return arena_total(&ws->fwd) + arena_total(&ws->bwd); }
 
+void an_net_ws_arenas(const an_net_ws *ws, size_t *fwd, size_t *bwd)
+{
+    *fwd = arena_total(&ws->fwd);
+    *bwd = arena_total(&ws->bwd);
+}
+
 const float *an_net_ws_stem_output(const an_net_ws *ws, int *c, int *h, int *w)
 {
     if (!ws->valid) return NULL;
@@ -223,21 +230,23 @@ static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg
     if (ws->mode == AN_BN_INFER) {
         const an_bn_buf *b = &net->bn[bnidx];
         if (act)
-            an_bn_swish_infer_forward(t->bn, t->pre, net->bn_mean + b->offset, net->bn_var + b->offset, gamma, beta, c,
-                                      m, AN_BN_EPS);
+            AN_PROF(AN_PROF_NORM, an_bn_swish_infer_forward(t->bn, t->pre, net->bn_mean + b->offset,
+                                                            net->bn_var + b->offset, gamma, beta, c, m, AN_BN_EPS));
         else
-            an_bn_infer_forward(t->bn, t->pre, net->bn_mean + b->offset, net->bn_var + b->offset, gamma, beta, c, m,
-                                AN_BN_EPS);
+            AN_PROF(AN_PROF_NORM, an_bn_infer_forward(t->bn, t->pre, net->bn_mean + b->offset, net->bn_var + b->offset,
+                                                      gamma, beta, c, m, AN_BN_EPS));
         return;
     }
     t->mean = arena_f(a, (size_t)c);
     t->rstd = arena_f(a, (size_t)c);
     if (!t->mean || !t->rstd) return;
-    if (act) an_bn_swish_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS);
-    else an_bn_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS);
+    if (act)
+        AN_PROF(AN_PROF_NORM, an_bn_swish_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS));
+    else
+        AN_PROF(AN_PROF_NORM, an_bn_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS));
     if (ws->mode == AN_BN_CALIB && ws->cal_mean) {
         const an_bn_buf *b = &net->bn[bnidx];
-        an_bn_stats_accumulate(ws->cal_mean + b->offset, ws->cal_var + b->offset, t->pre, c, m);
+        AN_PROF(AN_PROF_NORM, an_bn_stats_accumulate(ws->cal_mean + b->offset, ws->cal_var + b->offset, t->pre, c, m));
         ws->cal_count[bnidx] += 1.0;
         ws->cal_count[ws->cal_nbn + bnidx] += c; /* channels, summed per batch (reducible) */
     }
@@ -246,7 +255,7 @@ static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg
 static float *swish_new(arena *a, const float *x, size_t count)
 {
     float *y = arena_f(a, count);
-    if (y) an_swish_forward(y, x, count);
+    if (y) AN_PROF(AN_PROF_ACT, an_swish_forward(y, x, count));
     return y;
 }
 
@@ -262,7 +271,7 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
     if (b->has_expand) {
         t->e.pre = arena_f(a, (size_t)t->mid * m);
         if (!t->e.pre) return AN_ERR_NOMEM;
-        an_conv1x1_forward(t->e.pre, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m);
+        AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->e.pre, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m));
         bn_forward(ws, &t->e, net, b->p_ex_g, b->p_ex_b, b->bn_ex, t->mid, m, 1);
         t->e_act = t->e.bn;
     } else {
@@ -271,8 +280,8 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
     /* depthwise */
     t->d.pre = arena_f(a, (size_t)t->mid * mo);
     if (!t->e_act || !t->d.pre) return AN_ERR_NOMEM;
-    an_dwconv_forward(t->d.pre, t->e_act, an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), b->kmax * b->kmax, b->kmax,
-                      t->mid, n, h, h, t->k, t->stride);
+    AN_PROF(AN_PROF_DWCONV, an_dwconv_forward(t->d.pre, t->e_act, an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k),
+                                              b->kmax * b->kmax, b->kmax, t->mid, n, h, h, t->k, t->stride));
     bn_forward(ws, &t->d, net, b->p_dw_g, b->p_dw_b, b->bn_dw, t->mid, mo, 1);
     t->d_act = t->d.bn;
     if (!t->d_act) return AN_ERR_NOMEM;
@@ -281,15 +290,16 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
         t->se_out = arena_f(a, (size_t)t->mid * mo);
         t->se_cache = arena_f(a, an_se_cache_size(t->mid, t->r, n));
         if (!t->se_out || !t->se_cache) return AN_ERR_NOMEM;
-        an_se_forward(t->se_out, t->se_cache, t->d_act, P(net, b->p_se_rw), b->mid_max, P(net, b->p_se_rb),
-                      P(net, b->p_se_ew), b->se_max, P(net, b->p_se_eb), t->mid, t->r, n, ho * ho);
+        AN_PROF(AN_PROF_SE,
+                an_se_forward(t->se_out, t->se_cache, t->d_act, P(net, b->p_se_rw), b->mid_max, P(net, b->p_se_rb),
+                              P(net, b->p_se_ew), b->se_max, P(net, b->p_se_eb), t->mid, t->r, n, ho * ho));
     } else {
         t->se_out = t->d_act;
     }
     /* project */
     t->p.pre = arena_f(a, (size_t)t->cout * mo);
     if (!t->p.pre) return AN_ERR_NOMEM;
-    an_conv1x1_forward(t->p.pre, t->se_out, P(net, b->p_pr_w), b->mid_max, t->cout, t->mid, mo);
+    AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->p.pre, t->se_out, P(net, b->p_pr_w), b->mid_max, t->cout, t->mid, mo));
     bn_forward(ws, &t->p, net, b->p_pr_g, b->p_pr_b, b->bn_pr, t->cout, mo, 0);
     if (!t->p.bn) return AN_ERR_NOMEM;
     float *branch = t->p.bn;
@@ -321,11 +331,11 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
     if (t->stride == 2) {
         t->pooled = arena_f(a, (size_t)t->cin * mo);
         if (!t->pooled) return AN_ERR_NOMEM;
-        an_avgpool2_forward(t->pooled, t->x, t->cin, n, h, h, t->pad);
+        AN_PROF(AN_PROF_MISC, an_avgpool2_forward(t->pooled, t->x, t->cin, n, h, h, t->pad));
         sc_in = t->pooled;
     }
     if (t->sc_conv) {
-        an_conv1x1_forward(t->out, sc_in, P(net, b->p_sc_w), b->in_max, t->cout, t->cin, mo);
+        AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->out, sc_in, P(net, b->p_sc_w), b->in_max, t->cout, t->cin, mo));
         for (ptrdiff_t i = 0; i < (ptrdiff_t)t->cout * mo; i++) t->out[i] += branch[i];
     } else {
         for (ptrdiff_t i = 0; i < (ptrdiff_t)t->cout * mo; i++) t->out[i] = branch[i] + sc_in[i];
@@ -356,7 +366,7 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
     if (R != h) {
         ws->xr = arena_f(ar, (size_t)C * R * R * n);
         if (!ws->xr) goto nomem;
-        an_resize_bicubic_forward(ws->xr, x, C, n, h, w, R, R);
+        AN_PROF(AN_PROF_RESIZE, an_resize_bicubic_forward(ws->xr, x, C, n, h, w, R, R));
     } else {
         ws->xr = (float *)x;
     }
@@ -368,8 +378,8 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
     ws->s.pre = arena_f(ar, (size_t)cs * ms);
     float *col = arena_f(ar, an_conv2d_col_size(C, n, R, R, 3, s->stem_stride));
     if (!ws->s.pre || !col) goto nomem;
-    an_conv2d_forward(ws->s.pre, ws->xr, P(net, net->p_stem_w), net->params[net->p_stem_w].fan_in, cs, C, n, R, R, 3,
-                      s->stem_stride, col);
+    AN_PROF(AN_PROF_GEMM, an_conv2d_forward(ws->s.pre, ws->xr, P(net, net->p_stem_w), net->params[net->p_stem_w].fan_in,
+                                            cs, C, n, R, R, 3, s->stem_stride, col));
     bn_forward(ws, &ws->s, net, net->p_stem_g, net->p_stem_b, net->bn_stem, cs, ms, 1);
     ws->s_act = ws->s.bn;
     if (!ws->s_act) goto nomem;
@@ -415,14 +425,15 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
     ws->mix = mix;
     ws->f.pre = arena_f(ar, (size_t)E * mh);
     if (!ws->f.pre) goto nomem;
-    an_conv1x1_forward(ws->f.pre, cur, P(net, net->p_fe_w), net->w7_max, E, cin, mh);
+    AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(ws->f.pre, cur, P(net, net->p_fe_w), net->w7_max, E, cin, mh));
     bn_forward(ws, &ws->f, net, net->p_fe_g, net->p_fe_b, net->bn_fe, E, mh, 1);
     ws->f_act = ws->f.bn;
     ws->g = arena_f(ar, (size_t)E * n);
     ws->m_pre = arena_f(ar, (size_t)mix * n);
     if (!ws->f_act || !ws->g || !ws->m_pre) goto nomem;
     an_gap_forward(ws->g, ws->f_act, E, n, hh * hh);
-    an_conv1x1_forward(ws->m_pre, ws->g, P(net, net->p_mix_w), net->params[net->p_mix_w].shape[1], mix, E, n);
+    AN_PROF(AN_PROF_GEMM,
+            an_conv1x1_forward(ws->m_pre, ws->g, P(net, net->p_mix_w), net->params[net->p_mix_w].shape[1], mix, E, n));
     ws->m_act = swish_new(ar, ws->m_pre, (size_t)mix * n);
     if (!ws->m_act) goto nomem;
     ws->m_drop = ws->m_act;
@@ -438,10 +449,10 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
             for (int j = 0; j < n; j++)
                 ws->drop_mask[(size_t)c * n + j] =
                     an_hash_uniform(o->seed, stream, (uint64_t)(o->sample0 + j) * (uint64_t)mix + (uint64_t)c) < keep;
-        an_dropout_forward(ws->m_drop, ws->m_act, ws->drop_mask, (size_t)mix * n, o->dropout);
+        AN_PROF(AN_PROF_MISC, an_dropout_forward(ws->m_drop, ws->m_act, ws->drop_mask, (size_t)mix * n, o->dropout));
     }
-    an_linear_forward(logits, ws->m_drop, P(net, net->p_cls_w), net->params[net->p_cls_w].shape[1], P(net, net->p_cls_b),
-                      mix, K, n);
+    AN_PROF(AN_PROF_GEMM, an_linear_forward(logits, ws->m_drop, P(net, net->p_cls_w),
+                                            net->params[net->p_cls_w].shape[1], P(net, net->p_cls_b), mix, K, n));
     ws->valid = 1;
     return AN_OK;
 nomem:
@@ -458,8 +469,8 @@ static float *bn_backward(arena *a, const an_supernet *net, float *grad, const b
 {
     float *dpre = arena_zero(a, (size_t)c * m);
     if (!dpre) return NULL;
-    an_bn_train_backward(dpre, grad + net->params[pg].offset, grad + net->params[pb].offset, dbn, t->pre, t->mean,
-                         t->rstd, P(net, pg), c, m);
+    AN_PROF(AN_PROF_NORM, an_bn_train_backward(dpre, grad + net->params[pg].offset, grad + net->params[pb].offset, dbn,
+                                               t->pre, t->mean, t->rstd, P(net, pg), c, m));
     return dpre;
 }
 
@@ -469,15 +480,16 @@ static float *bn_swish_backward(arena *a, const an_supernet *net, float *grad, c
 {
     float *dpre = arena_f(a, (size_t)c * m);
     if (!dpre) return NULL;
-    an_bn_swish_train_backward(dpre, 0, grad + net->params[pg].offset, grad + net->params[pb].offset, dact, t->pre,
-                               t->mean, t->rstd, P(net, pg), P(net, pb), c, m);
+    AN_PROF(AN_PROF_NORM,
+            an_bn_swish_train_backward(dpre, 0, grad + net->params[pg].offset, grad + net->params[pb].offset, dact,
+                                       t->pre, t->mean, t->rstd, P(net, pg), P(net, pb), c, m));
     return dpre;
 }
 
 static float *swish_backward_new(arena *a, const float *dy, const float *x, size_t count)
 {
     float *dx = arena_zero(a, count);
-    if (dx) an_swish_backward(dx, dy, x, count);
+    if (dx) AN_PROF(AN_PROF_ACT, an_swish_backward(dx, dy, x, count));
     return dx;
 }
 
@@ -494,18 +506,19 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
     /* classifier, dropout, mixing conv */
     float *dm = arena_zero(a, (size_t)mix * n);
     if (!dm) goto nomem;
-    an_linear_backward(dm, G(net->p_cls_w), G(net->p_cls_b), dlogits, ws->m_drop, P(net, net->p_cls_w),
-                       net->params[net->p_cls_w].shape[1], mix, K, n);
+    AN_PROF(AN_PROF_GEMM, an_linear_backward(dm, G(net->p_cls_w), G(net->p_cls_b), dlogits, ws->m_drop,
+                                             P(net, net->p_cls_w), net->params[net->p_cls_w].shape[1], mix, K, n));
     if (ws->drop_mask) {
         float *d2 = arena_zero(a, (size_t)mix * n);
         if (!d2) goto nomem;
-        an_dropout_backward(d2, dm, ws->drop_mask, (size_t)mix * n, ws->drop_p);
+        AN_PROF(AN_PROF_MISC, an_dropout_backward(d2, dm, ws->drop_mask, (size_t)mix * n, ws->drop_p));
         dm = d2;
     }
     float *dmp = swish_backward_new(a, dm, ws->m_pre, (size_t)mix * n);
     float *dg = arena_zero(a, (size_t)E * n);
     if (!dmp || !dg) goto nomem;
-    an_conv1x1_backward(dg, G(net->p_mix_w), dmp, ws->g, P(net, net->p_mix_w), net->params[net->p_mix_w].shape[1], mix, E, n);
+    AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dg, G(net->p_mix_w), dmp, ws->g, P(net, net->p_mix_w),
+                                              net->params[net->p_mix_w].shape[1], mix, E, n));
     float *dfa = arena_zero(a, (size_t)E * mh);
     if (!dfa) goto nomem;
     an_gap_backward(dfa, dg, E, n, hh * hh);
@@ -515,7 +528,8 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
     float *dout = arena_zero(a, (size_t)clast * mh);
     if (!dout) goto nomem;
     const float *xlast = ws->nblk ? ws->blk[ws->nblk - 1].out : ws->s_act;
-    an_conv1x1_backward(dout, G(net->p_fe_w), dfp, xlast, P(net, net->p_fe_w), net->w7_max, E, clast, mh);
+    AN_PROF(AN_PROF_GEMM,
+            an_conv1x1_backward(dout, G(net->p_fe_w), dfp, xlast, P(net, net->p_fe_w), net->w7_max, E, clast, mh));
 
     /* blocks, last to first; dout is the gradient of the block output */
     for (int i = ws->nblk - 1; i >= 0; i--) {
@@ -538,25 +552,28 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
         float *dpp = bn_backward(a, net, grad, &t->p, dbranch, b->p_pr_g, b->p_pr_b, t->cout, mo);
         float *dse = arena_zero(a, (size_t)t->mid * mo);
         if (!dpp || !dse) goto nomem;
-        an_conv1x1_backward(dse, G(b->p_pr_w), dpp, t->se_out, P(net, b->p_pr_w), b->mid_max, t->cout, t->mid, mo);
+        AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dse, G(b->p_pr_w), dpp, t->se_out, P(net, b->p_pr_w), b->mid_max,
+                                                  t->cout, t->mid, mo));
         float *dda = dse;
         if (b->se) {
             dda = arena_zero(a, (size_t)t->mid * mo);
             if (!dda) goto nomem;
-            an_se_backward(dda, G(b->p_se_rw), G(b->p_se_rb), G(b->p_se_ew), G(b->p_se_eb), dse, t->d_act, t->se_cache,
-                           P(net, b->p_se_rw), b->mid_max, P(net, b->p_se_ew), b->se_max, t->mid, t->r, n, ho * ho);
+            AN_PROF(AN_PROF_SE, an_se_backward(dda, G(b->p_se_rw), G(b->p_se_rb), G(b->p_se_ew), G(b->p_se_eb), dse,
+                                               t->d_act, t->se_cache, P(net, b->p_se_rw), b->mid_max,
+                                               P(net, b->p_se_ew), b->se_max, t->mid, t->r, n, ho * ho));
         }
         float *ddp = bn_swish_backward(a, net, grad, &t->d, dda, b->p_dw_g, b->p_dw_b, t->mid, mo);
         if (!ddp) goto nomem;
         float *dea = b->has_expand ? arena_zero(a, (size_t)t->mid * m) : dx;
         if (!dea) goto nomem;
-        an_dwconv_backward(dea, an_dwconv_view_mut(G(b->p_dw_w), b->kmax, t->k), ddp, t->e_act,
-                           an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), b->kmax * b->kmax, b->kmax, t->mid, n, h, h,
-                           t->k, t->stride);
+        AN_PROF(AN_PROF_DWCONV, an_dwconv_backward(dea, an_dwconv_view_mut(G(b->p_dw_w), b->kmax, t->k), ddp, t->e_act,
+                                                   an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), b->kmax * b->kmax,
+                                                   b->kmax, t->mid, n, h, h, t->k, t->stride));
         if (b->has_expand) {
             float *dep = bn_swish_backward(a, net, grad, &t->e, dea, b->p_ex_g, b->p_ex_b, t->mid, m);
             if (!dep) goto nomem;
-            an_conv1x1_backward(dx, G(b->p_ex_w), dep, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m);
+            AN_PROF(AN_PROF_GEMM,
+                    an_conv1x1_backward(dx, G(b->p_ex_w), dep, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m));
         }
         /* shortcut */
         if (t->identity) {
@@ -570,12 +587,12 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
             }
             float *dsc_in = t->stride == 2 ? dpool : dx;
             if (t->sc_conv) {
-                an_conv1x1_backward(dsc_in, G(b->p_sc_w), dsc, t->stride == 2 ? t->pooled : t->x, P(net, b->p_sc_w),
-                                    b->in_max, t->cout, t->cin, mo);
+                AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dsc_in, G(b->p_sc_w), dsc, t->stride == 2 ? t->pooled : t->x,
+                                                          P(net, b->p_sc_w), b->in_max, t->cout, t->cin, mo));
             } else {
                 for (ptrdiff_t q = 0; q < (ptrdiff_t)t->cin * mo; q++) dsc_in[q] += dsc[q];
             }
-            if (t->stride == 2) an_avgpool2_backward(dx, dpool, t->cin, n, h, h, t->pad);
+            if (t->stride == 2) AN_PROF(AN_PROF_MISC, an_avgpool2_backward(dx, dpool, t->cin, n, h, h, t->pad));
         }
         arena_release(a, mark);
         dout = dx;
@@ -587,8 +604,9 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
         float *dsp = bn_swish_backward(a, net, grad, &ws->s, dout, net->p_stem_g, net->p_stem_b, cs, ms);
         float *col = arena_f(a, an_conv2d_col_size(C, n, R, R, 3, s->stem_stride));
         if (!dsp || !col) goto nomem;
-        an_conv2d_backward(NULL, G(net->p_stem_w), dsp, ws->xr, NULL, net->params[net->p_stem_w].fan_in, cs, C, n, R, R, 3,
-                           s->stem_stride, col);
+        AN_PROF(AN_PROF_GEMM,
+                an_conv2d_backward(NULL, G(net->p_stem_w), dsp, ws->xr, NULL, net->params[net->p_stem_w].fan_in, cs, C,
+                                   n, R, R, 3, s->stem_stride, col));
     }
 #undef G
     return AN_OK;
@@ -624,8 +642,9 @@ void an_calib_finish(an_net_ws *ws, an_supernet *net)
         if (batches < 1) continue;
         const an_bn_buf *b = &net->bn[i];
         const int channels = (int)(ws->cal_count[net->nbn + i] / batches + 0.5);
-        an_bn_stats_finish(net->bn_mean + b->offset, net->bn_var + b->offset, ws->cal_mean + b->offset,
-                           ws->cal_var + b->offset, channels, (long)(batches + 0.5));
+        AN_PROF(AN_PROF_NORM,
+                an_bn_stats_finish(net->bn_mean + b->offset, net->bn_var + b->offset, ws->cal_mean + b->offset,
+                                   ws->cal_var + b->offset, channels, (long)(batches + 0.5)));
     }
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alphanet/kernels/softmax.h"
+#include "alphanet/prof.h"
 
 an_status an_trainer_create(an_trainer *tr, const an_config *cfg, an_supernet *net, int n_max)
 {
@@ -90,6 +91,7 @@ an_status an_step_local(an_trainer *tr, const an_plan *plan, const float *x, int
         memset(tr->dlogits, 0, (size_t)n * K * sizeof(float));
         float loss;
         const float eps = (float)t->label_smoothing;
+        const double t0 = an_prof_begin();
         if (largest || t->distill == AN_DISTILL_NONE) {
             loss = an_cross_entropy_ls(tr->dlogits, tr->logits, labels, n, K, eps, scale);
         } else {
@@ -102,6 +104,7 @@ an_status an_step_local(an_trainer *tr, const an_plan *plan, const float *x, int
             if (wd < 1.0f)
                 loss += (1 - wd) * an_cross_entropy_ls(tr->dlogits, tr->logits, labels, n, K, eps, scale * (1 - wd));
         }
+        an_prof_end(AN_PROF_LOSS, t0);
         if (!isfinite(loss))
             return an_error(AN_ERR_NUMERIC, "step %ld: the loss of subnet %d is %g", step, s, (double)loss);
         st[s].loss_sum += (double)loss * n;
@@ -118,6 +121,7 @@ void an_step_apply(an_trainer *tr, double lr)
     const an_train_cfg *t = &tr->cfg->train;
     const an_supernet *net = tr->net;
     const float clip = (float)t->grad_clip, mu = (float)t->momentum, lrf = (float)lr;
+    const double t0 = an_prof_begin();
     for (int i = 0; i < net->nparams; i++) {
         const an_param *p = &net->params[i];
         float *restrict w = net->w + p->offset, *restrict m = tr->mom + p->offset;
@@ -133,4 +137,5 @@ void an_step_apply(an_trainer *tr, double lr)
             w[k] -= lrf * d;
         }
     }
+    an_prof_end(AN_PROF_OPTIM, t0);
 }

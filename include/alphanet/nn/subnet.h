@@ -40,6 +40,9 @@ an_status an_net_ws_create(an_net_ws **ws);
 void an_net_ws_free(an_net_ws *ws);
 /* Bytes the workspace holds now (its high-water mark). */
 size_t an_net_ws_bytes(const an_net_ws *ws);
+/* The same, split: the forward arena (the tape kept for backward; its size is that of the
+ * largest tape so far) and the backward arena (transient gradients and scratch). */
+void an_net_ws_arenas(const an_net_ws *ws, size_t *fwd, size_t *bwd);
 
 /* x: [c][h][w][n] with c = space.in_channels. logits: [n][classes], written. */
 an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch *a, const float *x, int h, int w,

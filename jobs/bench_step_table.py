@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""bench_step_table.py - the table of jobs/bench_step.sh from its JSON lines.
+
+    /usr/bin/python3 jobs/bench_step_table.py bench-step.jsonl
+
+One row per (config, batch, ranks x threads): alphanet's images/s, GFLOP/s and share of BLIS's
+sgemm speed measured in the same run, PyTorch's images/s in its default settings and at its
+best with the same total threads, and the ratios; then the scaling of 1 rank x 2 threads and
+2 ranks x 1 thread against twice the 1-thread speed, the step's time by kind of work, and memory.
+"""
+import json
+import sys
+
+
+def main(path):
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    c = [r for r in rows if r["impl"] == "alphanet"]
+    t = {(r["config"], r["batch"], r["threads"], r["mode"]): r for r in rows if r["impl"] == "torch"}
+    one = {(r["config"], r["batch"]): r for r in c if r["ranks"] == 1 and r["threads"] == 1}
+
+    print("| config | batch | ranks x threads | alphanet img/s | GFLOP/s | % of sgemm | "
+          "PyTorch default img/s | PyTorch best img/s | x default | x best |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in c:
+        total = r["ranks"] * r["threads"]
+        d = t.get((r["config"], r["batch"], total, "default"))
+        b = t.get((r["config"], r["batch"], total, "best"))
+        for p in (d, b):
+            if p and [round(m, 3) for m in p["mflops"]] != [round(m, 3) for m in r["mflops"]]:
+                sys.exit("MFLOPs of the PyTorch peer differ from alphanet's: not the same archs")
+        cell = lambda p: "%.0f" % p["images_per_s"] if p else "-"
+        ratio = lambda p: "%.2f" % (r["images_per_s"] / p["images_per_s"]) if p else "-"
+        print("| %s | %d | %d x %d | %.0f | %.1f | %.0f%% | %s | %s | %s | %s |" % (
+            r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], r["images_per_s"], r["gflops"],
+            100 * r["gflops"] / r["sgemm_gflops"], cell(d), cell(b), ratio(d), ratio(b)))
+
+    print("\nScaling against twice the 1 rank x 1 thread speed:")
+    for r in c:
+        base = one.get((r["config"], r["batch"]))
+        if base and r["ranks"] * r["threads"] == 2:
+            print("  %s batch %d, %d rank(s) x %d thread(s): %.0f%%" % (
+                r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"],
+                100 * r["images_per_s"] / (2 * base["images_per_s"])))
+
+    kinds = list(c[0]["breakdown_ms"]) if c else []
+    print("\nTime by kind of work, ms per step (rank 0):")
+    print("| config | batch | r x t | step | " + " | ".join(kinds) + " |")
+    print("|---|---|---|---|" + "---|" * len(kinds))
+    for r in c:
+        print("| %s | %d | %d x %d | %.1f | " % (r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"],
+                                                r["ms_median"]) +
+              " | ".join("%.1f" % r["breakdown_ms"][k] for k in kinds) + " |")
+
+    print("\nMemory per rank (MB): peak resident, process before allocating, what the step needs; "
+          "page faults per timed step and new bytes allocated during the timed steps:")
+    for r in c:
+        print("  %s batch %d, %d x %d: peak %.0f, base %.0f, need %.0f, (peak - base) / need %.2f; %.1f faults/step, %d B" % (
+            r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], r["peak_rss_mb"], r["base_rss_mb"],
+            r["need_mb"], (r["peak_rss_mb"] - r["base_rss_mb"]) / r["need_mb"], r["faults_per_step"], r["new_bytes"]))
+    for k, p in sorted(t.items()):
+        print("  PyTorch %s, %s batch %d, %d thread(s): peak %.0f" % (k[3], k[0].split("/")[-1], k[1], k[2],
+                                                                      p["peak_rss_mb"]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "bench-step.jsonl")

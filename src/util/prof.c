@@ -1,0 +1,17 @@
+/* prof.c - the step profile's accumulators (see prof.h). */
+#include "alphanet/prof.h"
+
+#include <string.h>
+
+int an_prof_enabled;
+double an_prof_seconds[AN_PROF_KINDS];
+
+const char *an_prof_name(an_prof_kind k)
+{
+    static const char *const names[AN_PROF_KINDS] = {"GEMM convolutions", "depthwise", "normalisation",
+                                                     "activations", "squeeze-excite", "resize",
+                                                     "loss", "optimizer", "communication", "other kernels"};
+    return k >= 0 && k < AN_PROF_KINDS ? names[k] : "?";
+}
+
+void an_prof_reset(void) { memset(an_prof_seconds, 0, sizeof an_prof_seconds); }
