@@ -13,4 +13,8 @@ int cli_eval(int argc, char **argv);
 int cli_search(int argc, char **argv);
 int cli_export(int argc, char **argv);
 
+/* Warns on stderr when this process has fewer CPUs than kernel threads (mpirun's default binding
+ * of a multi-threaded rank to one core makes BLIS's spinning threads crawl). */
+void cli_check_threads(const char *cmd, int rank);
+
 #endif

@@ -1,9 +1,25 @@
 /* main.c - the `alphanet` command: dispatches subcommands. The only place that exits. */
+#define _GNU_SOURCE /* sched_getaffinity */
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "alphanet/common.h"
+#include "alphanet/kernels/gemm.h"
 #include "cli.h"
+
+void cli_check_threads(const char *cmd, int rank)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return;
+    const int cpus = CPU_COUNT(&set), threads = an_kernel_threads();
+    if (threads > cpus)
+        fprintf(stderr,
+                "alphanet %s: warning: rank %d runs %d threads (BLIS_NUM_THREADS / OMP_NUM_THREADS) but may use only "
+                "%d CPU(s): expect it to be many times slower. mpirun binds each rank to one core: add --bind-to none "
+                "or --map-by slot:PE=%d; under srun, give --cpus-per-task=%d.\n",
+                cmd, rank, threads, cpus, threads, threads);
+}
 
 static const char usage[] =
     "usage: alphanet <command> [options]\n"

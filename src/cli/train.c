@@ -93,6 +93,7 @@ int cli_train(int argc, char **argv)
         fprintf(stderr, "alphanet train: %s\n", an_error_message());
         return 1;
     }
+    cli_check_threads("train", comm.rank);
     an_group g = an_comm_group(&comm);
     an_run_info info = {.quiet = quiet, .out = stdout, .stop_flag = &stop_requested};
     struct sigaction sa;

@@ -3,15 +3,20 @@
 
 #include <math.h>
 
+#include "alphanet/kernels/gemm.h"
 #include "vmath.h"
 
 void an_swish_forward(float *y, const float *x, size_t n)
 {
+    const int nt = an_kernel_threads();
+#pragma omp parallel for simd num_threads(nt) schedule(static) if (nt > 1 && n >= AN_PAR_MIN_WORK)
     for (size_t i = 0; i < n; i++) y[i] = x[i] * an_sigmoidf(x[i]);
 }
 
 void an_swish_backward(float *dx, const float *dy, const float *x, size_t n)
 {
+    const int nt = an_kernel_threads();
+#pragma omp parallel for simd num_threads(nt) schedule(static) if (nt > 1 && n >= AN_PAR_MIN_WORK)
     for (size_t i = 0; i < n; i++) {
         const float s = an_sigmoidf(x[i]);
         dx[i] += dy[i] * s * (1.0f + x[i] * (1.0f - s));

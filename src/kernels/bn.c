@@ -4,6 +4,7 @@
 
 #include <math.h>
 
+#include "alphanet/kernels/gemm.h"
 #include "scratch.h"
 #include "vmath.h"
 
@@ -45,6 +46,8 @@ static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, 
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                          const float *beta, int c, ptrdiff_t m, float eps)
 {
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *xc = x + ch * m;
         float *yc = y + ch * m;
@@ -57,6 +60,8 @@ void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, con
 void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                           const float *mean, const float *rstd, const float *gamma, int c, ptrdiff_t m)
 {
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *xc = x + ch * m, *gc = dy + ch * m;
         const float mu = mean[ch], r = rstd[ch];
@@ -80,6 +85,8 @@ void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *d
 void an_bn_infer_forward(float *y, const float *x, const float *rmean, const float *rvar,
                          const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
 {
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float scale = (float)(gamma[ch] / sqrt((double)rvar[ch] + eps));
         const float shift = beta[ch] - rmean[ch] * scale;
@@ -101,6 +108,8 @@ void an_bn_batch_stats(float *mean, float *var, const float *x, int c, ptrdiff_t
 
 void an_bn_stats_accumulate(double *sum_mean, double *sum_var, const float *x, int c, ptrdiff_t m)
 {
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         double mu, m2;
         channel_moments(x + ch * m, m, &mu, &m2);
@@ -123,6 +132,8 @@ void an_bn_stats_finish(float *rmean, float *rvar, const double *sum_mean, const
 void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                                const float *beta, int c, ptrdiff_t m, float eps)
 {
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *restrict xc = x + ch * m;
         float *restrict yc = y + ch * m;
@@ -138,6 +149,8 @@ void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *
 void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, const float *rvar, const float *gamma,
                                const float *beta, int c, ptrdiff_t m, float eps)
 {
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float scale = (float)(gamma[ch] / sqrt((double)rvar[ch] + eps));
         const float shift = beta[ch] - rmean[ch] * scale;
@@ -156,8 +169,10 @@ void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float 
 {
     /* per channel: d = dy * swish'(BN(x)) into an L2-sized scratch row, with its sums; then the
      * BN backward from d. */
-    float *restrict d = an_scratch(1, (size_t)m);
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
+        float *restrict d = an_scratch(1, (size_t)m); /* this thread's */
         const float *restrict xc = x + ch * m, *restrict gc = dy + ch * m;
         const float mu = mean[ch], r = rstd[ch], g = gamma[ch], b = beta[ch];
         double sd = 0.0, sdx = 0.0;

@@ -4,11 +4,13 @@
  * the kernel adds w * x[iy][ix][0..n) to it, a unit-stride multiply-add the compiler turns into
  * vector FMAs; padding tests happen once per tap, outside that loop. The weight gradient keeps
  * one n-wide accumulator per tap (per-thread scratch) and reduces it over the batch at the end.
+ * Channels are split over an_kernel_threads() threads.
  */
 #include "alphanet/kernels/dwconv.h"
 
 #include <string.h>
 
+#include "alphanet/kernels/gemm.h"
 #include "alphanet/kernels/layout.h"
 #include "scratch.h"
 
@@ -16,6 +18,8 @@ void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, 
                        int c, int n, int h, int wd, int k, int s)
 {
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ho * wo * n * k * k >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *wc = w + ch * wcs;
         const float *xc = x + (ptrdiff_t)ch * h * wd * n;
@@ -43,8 +47,10 @@ void an_dwconv_backward(float *dx, float *dw, const float *dy, const float *x, c
                         ptrdiff_t wcs, ptrdiff_t wrs, int c, int n, int h, int wd, int k, int s)
 {
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
-    float *dwt = dw ? an_scratch(0, (size_t)k * k * n) : NULL;
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ho * wo * n * k * k >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
+        float *dwt = dw ? an_scratch(0, (size_t)k * k * n) : NULL; /* this thread's */
         const float *wc = w + ch * wcs;
         const float *xc = dw ? x + (ptrdiff_t)ch * h * wd * n : NULL;
         float *dxc = dx ? dx + (ptrdiff_t)ch * h * wd * n : NULL;

@@ -79,8 +79,30 @@ void an_sgemm_ref(int m, int n, int k, float alpha,
         }
 }
 
+static int kernel_threads; /* 0: not chosen yet */
+
+static int threads_from_env(void)
+{
+    const char *names[] = {"BLIS_NUM_THREADS", "OMP_NUM_THREADS"};
+    for (int i = 0; i < 2; i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v) {
+            const int t = atoi(v); /* OMP_NUM_THREADS may be a list: its first entry counts */
+            if (t > 0) return t;
+        }
+    }
+    return 1;
+}
+
 void an_gemm_set_threads(int nthreads)
 {
     blis_setup();
-    bli_thread_set_num_threads(nthreads > 0 ? nthreads : 1);
+    kernel_threads = nthreads > 0 ? nthreads : 1;
+    bli_thread_set_num_threads(kernel_threads);
+}
+
+int an_kernel_threads(void)
+{
+    if (kernel_threads <= 0) kernel_threads = threads_from_env();
+    return kernel_threads;
 }

@@ -25,6 +25,8 @@ void an_se_forward(float *y, float *cache, const float *x, const float *w1, int 
     /* g = hsigmoid(z2) into the scratch tail, then y[c][i][j] = x[c][i][j] * g[c][j] */
     float *g = z2 + cn;
     an_hsigmoid_forward(g, z2, (size_t)cn);
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && cn * hw >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *restrict gc = g + (ptrdiff_t)ch * n;
         for (int i = 0; i < hw; i++) {
@@ -47,6 +49,8 @@ void an_se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, c
      * into ds (free until the end). */
     float *g = ds;
     an_hsigmoid_forward(g, z2, (size_t)cn);
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && cn * hw >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         float *restrict dg = dz2 + (ptrdiff_t)ch * n;
         const float *restrict gc = g + (ptrdiff_t)ch * n;

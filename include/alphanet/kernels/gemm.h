@@ -29,4 +29,15 @@ const char *an_gemm_kernel_name(void);
 /* Threads BLIS may use inside one GEMM (default: BLIS_NUM_THREADS / OMP_NUM_THREADS, else 1). */
 void an_gemm_set_threads(int nthreads);
 
+/* Threads the other kernels (depthwise, normalisation, activations, squeeze-excite) split their
+ * channels or elements over: the same as BLIS's (an_gemm_set_threads, else BLIS_NUM_THREADS,
+ * else OMP_NUM_THREADS, else 1). Each channel is computed by one thread with the same
+ * arithmetic whatever the count, so results do not depend on it. */
+int an_kernel_threads(void);
+
+/* OpenMP clause arguments for a loop of `work` floats touched: threads, and whether to fork at
+ * all (not for loops too small to repay the fork, about a microsecond). */
+#define AN_PAR_MIN_WORK 16384
+
+
 #endif
