@@ -2,9 +2,10 @@
  *
  * Every output pixel is a vector of n samples: for each kernel tap that lands inside the image
  * the kernel adds w * x[iy][ix][0..n) to it, a unit-stride multiply-add the compiler turns into
- * vector FMAs; padding tests happen once per tap, outside that loop. The weight gradient keeps
- * one n-wide accumulator per tap (per-thread scratch) and reduces it over the batch at the end.
- * Channels are split over an_kernel_threads() threads.
+ * vector FMAs; padding tests happen once per tap, outside that loop. The forward keeps blocks of
+ * DW_JB samples in vector registers across the taps. The weight gradient keeps one n-wide
+ * accumulator per tap (per-thread scratch) and reduces it over the batch at the end. Channels
+ * are split over an_kernel_threads() threads.
  */
 #include "alphanet/kernels/dwconv.h"
 
@@ -13,6 +14,10 @@
 #include "alphanet/kernels/gemm.h"
 #include "alphanet/kernels/layout.h"
 #include "scratch.h"
+
+/* samples per register-blocked accumulator of the forward pass (two 512-bit or four 256-bit
+ * vectors) */
+#define DW_JB 32
 
 void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,
                        int c, int n, int h, int wd, int k, int s)
@@ -27,7 +32,25 @@ void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, 
         for (int oy = 0; oy < ho; oy++)
             for (int ox = 0; ox < wo; ox++) {
                 float *restrict acc = yc + ((ptrdiff_t)oy * wo + ox) * n;
-                memset(acc, 0, sizeof(float) * n);
+                int j0 = 0;
+                /* blocks of DW_JB samples: the accumulator stays in vector registers over all taps */
+                for (; j0 + DW_JB <= n; j0 += DW_JB) {
+                    float a[DW_JB] = {0};
+                    for (int ky = 0; ky < k; ky++) {
+                        const int iy = oy * s - pad + ky;
+                        if (iy < 0 || iy >= h) continue;
+                        for (int kx = 0; kx < k; kx++) {
+                            const int ix = ox * s - pad + kx;
+                            if (ix < 0 || ix >= wd) continue;
+                            const float wv = wc[ky * wrs + kx];
+                            const float *restrict xr = xc + ((ptrdiff_t)iy * wd + ix) * n + j0;
+                            for (int j = 0; j < DW_JB; j++) a[j] += wv * xr[j];
+                        }
+                    }
+                    memcpy(acc + j0, a, sizeof a);
+                }
+                if (j0 == n) continue;
+                memset(acc + j0, 0, sizeof(float) * (n - j0));
                 for (int ky = 0; ky < k; ky++) {
                     const int iy = oy * s - pad + ky;
                     if (iy < 0 || iy >= h) continue;
@@ -36,7 +59,7 @@ void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, 
                         if (ix < 0 || ix >= wd) continue;
                         const float wv = wc[ky * wrs + kx];
                         const float *restrict xr = xc + ((ptrdiff_t)iy * wd + ix) * n;
-                        for (int j = 0; j < n; j++) acc[j] += wv * xr[j];
+                        for (int j = j0; j < n; j++) acc[j] += wv * xr[j];
                     }
                 }
             }
