@@ -352,7 +352,7 @@ static int bench_step(int argc, char **argv)
     double mem[4] = {ru.ru_maxrss * 1024.0, rss0, (double)(ru1.ru_minflt - ru0.ru_minflt) / steps,
                      heap_growth + ws_growth};
     double mem_max[4];
-    for (int k = 0; k < 4; k++) { /* the worst rank */
+    for (int k = 0; k < 4; k++) { /* the worst rank (of the first 64) */
         double v[64] = {0};
         const int q = P < 64 ? P : 64;
         if (c.rank < q) v[c.rank] = mem[k];
