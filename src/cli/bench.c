@@ -225,13 +225,6 @@ static double rss_now(void)
     return (double)res * (double)sysconf(_SC_PAGESIZE);
 }
 
-static const char *threads_env(void)
-{
-    const char *t = getenv("BLIS_NUM_THREADS");
-    if (!t || !*t) t = getenv("OMP_NUM_THREADS");
-    return t && *t ? t : "1";
-}
-
 /* `alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--json] [--set k=v]...`: the
  * sandwich step (largest, two fixed random and the smallest subnet, losses, backward, gradient
  * allreduce when run on several ranks, clip and SGD) on random images, after warm-up; median of
@@ -365,8 +358,8 @@ static int bench_step(int argc, char **argv)
     double mean = 0;
     for (int i = 0; i < steps; i++) mean += ms[i] / steps;
     if (c.rank == 0) {
-        printf("config %s, batch %d on %d rank(s) x %s thread(s), BLIS kernels %s, supernet %zu parameters\n", path,
-               batch, P, threads_env(), an_gemm_kernel_name(), net.total);
+        printf("config %s, batch %d on %d rank(s) x %d thread(s), BLIS kernels %s, supernet %zu parameters\n", path,
+               batch, P, an_kernel_threads(), an_gemm_kernel_name(), net.total);
         for (int s = 0; s < 4; s++) {
             char a[AN_ARCH_TEXT_MAX];
             an_arch_format(&plan.arch[s], a, sizeof a);
@@ -392,11 +385,11 @@ static int bench_step(int argc, char **argv)
         printf("during the timed steps: %.1f page faults per step, %.0f bytes of new heap or workspace\n", mem_max[2],
                mem_max[3]);
         if (json) {
-            printf("{\"impl\": \"alphanet\", \"ranks\": %d, \"threads\": %s, \"batch\": %d, \"steps\": %d, "
+            printf("{\"impl\": \"alphanet\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"steps\": %d, "
                    "\"ms_median\": %.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, \"images_per_s\": %.3f, \"gflops\": %.3f, "
                    "\"sgemm_gflops\": %.3f, \"peak_rss_mb\": %.2f, \"need_mb\": %.2f, \"base_rss_mb\": %.2f, "
                    "\"faults_per_step\": %.1f, \"new_bytes\": %.0f, \"mflops\": [",
-                   P, threads_env(), batch, steps, med, ms[0], ms[steps - 1], batch / med * 1e3, gf, sg[0],
+                   P, an_kernel_threads(), batch, steps, med, ms[0], ms[steps - 1], batch / med * 1e3, gf, sg[0],
                    mem_max[0] / 1e6, need / 1e6, mem_max[1] / 1e6, mem_max[2], mem_max[3]);
             for (int s = 0; s < 4; s++) printf("%s%.6f", s ? ", " : "", an_arch_flops(&cfg.space, &plan.arch[s]) / 1e6);
             printf("], \"breakdown_ms\": {");
