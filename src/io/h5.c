@@ -609,6 +609,15 @@ an_status an_h5_write_logits(const char *path, const float *logits, const int32_
 
 #define SUBNET_FORMAT "alphanet-subnet"
 
+/* Floats in the largest parameter tensor a subnet file holds: the size of one transfer buffer. */
+static size_t max_slice_count(const an_supernet *net, const an_subnet_slices *sl)
+{
+    size_t maxc = 0;
+    for (int i = 0; i < sl->nparams; i++)
+        if (net->params[sl->p[i].param].count > maxc) maxc = net->params[sl->p[i].param].count;
+    return maxc;
+}
+
 an_status an_h5_write_subnet(const char *path, const an_supernet *net, const an_subnet_slices *sl, const char *arch,
                              const char *config_text, double mflops, double mparams, const char *source, long step)
 {
@@ -620,10 +629,7 @@ an_status an_h5_write_subnet(const char *path, const an_supernet *net, const an_
     hid_t f = create_v110(tmp);
     if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
     an_status st = AN_OK;
-    size_t maxc = 0;
-    for (int i = 0; i < sl->nparams; i++)
-        if (net->params[sl->p[i].param].count > maxc) maxc = net->params[sl->p[i].param].count;
-    float *buf = malloc(maxc * sizeof(float) + 1);
+    float *buf = malloc(max_slice_count(net, sl) * sizeof(float) + 1);
     hid_t gp = H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hid_t gb = H5Gcreate2(f, "buffers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (!buf || gp < 0 || gb < 0) st = an_error(AN_ERR_IO, "cannot create groups in '%s'", tmp);
@@ -698,10 +704,7 @@ an_status an_h5_read_subnet_tensors(const char *path, an_supernet *net, const an
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return an_error(AN_ERR_FORMAT, "'%s' is not an HDF5 file (or it is damaged)", path);
     an_status st = AN_OK;
-    size_t maxc = 0;
-    for (int i = 0; i < sl->nparams; i++)
-        if (net->params[sl->p[i].param].count > maxc) maxc = net->params[sl->p[i].param].count;
-    float *buf = malloc(maxc * sizeof(float) + 1);
+    float *buf = malloc(max_slice_count(net, sl) * sizeof(float) + 1);
     hid_t gp = H5Lexists(f, "params", H5P_DEFAULT) > 0 ? H5Gopen2(f, "params", H5P_DEFAULT) : -1;
     hid_t gb = H5Lexists(f, "buffers", H5P_DEFAULT) > 0 ? H5Gopen2(f, "buffers", H5P_DEFAULT) : -1;
     if (!buf || gp < 0 || gb < 0) st = an_error(AN_ERR_FORMAT, "'%s': missing group /params or /buffers", path);
