@@ -19,10 +19,32 @@
  * vectors) */
 #define DW_JB 32
 
+/* acc[0..nb) = the sum over the kernel taps inside the image of w * x[iy][ix][j0 + j]: one output
+ * pixel (oy, ox) of one channel for nb samples from j0. Inlined with nb = DW_JB, the
+ * accumulator stays in vector registers over all taps. */
+static inline __attribute__((always_inline)) void taps(float *restrict acc, int nb, const float *xc, const float *wc,
+                                                       ptrdiff_t wrs, int n, int j0, int oy, int ox, int h, int wd,
+                                                       int k, int s)
+{
+    const int pad = k / 2;
+    for (int j = 0; j < nb; j++) acc[j] = 0.0f;
+    for (int ky = 0; ky < k; ky++) {
+        const int iy = oy * s - pad + ky;
+        if (iy < 0 || iy >= h) continue;
+        for (int kx = 0; kx < k; kx++) {
+            const int ix = ox * s - pad + kx;
+            if (ix < 0 || ix >= wd) continue;
+            const float wv = wc[ky * wrs + kx];
+            const float *restrict xr = xc + ((ptrdiff_t)iy * wd + ix) * n + j0;
+            for (int j = 0; j < nb; j++) acc[j] += wv * xr[j];
+        }
+    }
+}
+
 void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,
                        int c, int n, int h, int wd, int k, int s)
 {
-    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ho * wo * n * k * k >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
@@ -31,37 +53,14 @@ void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, 
         float *yc = y + (ptrdiff_t)ch * ho * wo * n;
         for (int oy = 0; oy < ho; oy++)
             for (int ox = 0; ox < wo; ox++) {
-                float *restrict acc = yc + ((ptrdiff_t)oy * wo + ox) * n;
+                float *acc = yc + ((ptrdiff_t)oy * wo + ox) * n;
                 int j0 = 0;
-                /* blocks of DW_JB samples: the accumulator stays in vector registers over all taps */
                 for (; j0 + DW_JB <= n; j0 += DW_JB) {
-                    float a[DW_JB] = {0};
-                    for (int ky = 0; ky < k; ky++) {
-                        const int iy = oy * s - pad + ky;
-                        if (iy < 0 || iy >= h) continue;
-                        for (int kx = 0; kx < k; kx++) {
-                            const int ix = ox * s - pad + kx;
-                            if (ix < 0 || ix >= wd) continue;
-                            const float wv = wc[ky * wrs + kx];
-                            const float *restrict xr = xc + ((ptrdiff_t)iy * wd + ix) * n + j0;
-                            for (int j = 0; j < DW_JB; j++) a[j] += wv * xr[j];
-                        }
-                    }
+                    float a[DW_JB];
+                    taps(a, DW_JB, xc, wc, wrs, n, j0, oy, ox, h, wd, k, s);
                     memcpy(acc + j0, a, sizeof a);
                 }
-                if (j0 == n) continue;
-                memset(acc + j0, 0, sizeof(float) * (n - j0));
-                for (int ky = 0; ky < k; ky++) {
-                    const int iy = oy * s - pad + ky;
-                    if (iy < 0 || iy >= h) continue;
-                    for (int kx = 0; kx < k; kx++) {
-                        const int ix = ox * s - pad + kx;
-                        if (ix < 0 || ix >= wd) continue;
-                        const float wv = wc[ky * wrs + kx];
-                        const float *restrict xr = xc + ((ptrdiff_t)iy * wd + ix) * n;
-                        for (int j = j0; j < n; j++) acc[j] += wv * xr[j];
-                    }
-                }
+                if (j0 < n) taps(acc + j0, n - j0, xc, wc, wrs, n, j0, oy, ox, h, wd, k, s);
             }
     }
 }
