@@ -51,38 +51,81 @@ static int take_common(common_args *a, int argc, char **argv, int *i)
     return 0;
 }
 
-/* Loads a checkpoint, or an exported subnet (then *exported = 1 and `arch` is its arch: the
- * supernet holds only its slices and calibrated statistics), and the data, on every rank;
- * failures agreed. */
-static an_status open_all(const an_comm *c, const common_args *a, an_config *cfg, an_supernet *net, an_dataset *train,
-                          an_dataset *val, an_dataset *test, int *exported, char *arch, size_t cap, long *step)
+/* What eval, search and export work on: the communicator, and on every rank the config, the
+ * supernet and the data of a checkpoint or of an exported subnet. */
+typedef struct {
+    an_comm c;
+    an_group g;
+    an_config cfg;
+    an_supernet net;
+    an_dataset train, val, test;
+    int exported;                /* the file is an exported subnet: the supernet holds only its slices */
+    char arch[AN_ARCH_TEXT_MAX]; /* and this is its arch */
+    long step;                   /* the checkpoint's step (0 for an exported subnet) */
+} opened;
+
+/* Loads a checkpoint, or an exported subnet (its arch's slices and calibrated statistics), and
+ * the data, on every rank; failures agreed. */
+static an_status open_all(opened *o, const common_args *a)
 {
     an_status st;
-    *exported = an_h5_is_subnet(a->ckpt);
-    if (*exported) {
+    o->exported = an_h5_is_subnet(a->ckpt);
+    if (o->exported) {
         char *text = NULL, where[AN_PATH_MAX + 32];
         an_subnet_slices sl = {0};
         an_arch ar;
         snprintf(where, sizeof where, "%s:/config", a->ckpt);
-        st = an_h5_read_subnet_header(a->ckpt, &text, arch, cap);
-        if (!st) st = an_config_parse(cfg, text, strlen(text), where, a->nset, a->sets);
-        if (!st) st = an_supernet_create(net, &cfg->space);
-        if (!st) st = an_arch_parse(&cfg->space, arch, &ar);
-        if (!st) st = an_subnet_slices_make(net, &ar, &sl);
-        if (!st) st = an_h5_read_subnet_tensors(a->ckpt, net, &sl);
+        st = an_h5_read_subnet_header(a->ckpt, &text, o->arch, sizeof o->arch);
+        if (!st) st = an_config_parse(&o->cfg, text, strlen(text), where, a->nset, a->sets);
+        if (!st) st = an_supernet_create(&o->net, &o->cfg.space);
+        if (!st) st = an_arch_parse(&o->cfg.space, o->arch, &ar);
+        if (!st) st = an_subnet_slices_make(&o->net, &ar, &sl);
+        if (!st) st = an_h5_read_subnet_tensors(a->ckpt, &o->net, &sl);
         an_subnet_slices_free(&sl);
         free(text);
-        if (step) *step = 0;
     } else {
         an_ckpt_state state;
-        st = an_ckpt_load(a->ckpt, a->nset, a->sets, cfg, net, &state);
+        st = an_ckpt_load(a->ckpt, a->nset, a->sets, &o->cfg, &o->net, &state);
         if (!st) {
-            if (step) *step = state.step;
+            o->step = state.step;
             an_ckpt_state_free(&state);
         }
     }
-    if (!st) st = an_data_load(cfg, train, val, test);
-    return an_comm_agree(c, st);
+    if (!st) st = an_data_load(&o->cfg, &o->train, &o->val, &o->test);
+    return an_comm_agree(&o->c, st);
+}
+
+static void close_cmd(opened *o)
+{
+    an_dataset_free(&o->train);
+    an_dataset_free(&o->val);
+    an_dataset_free(&o->test);
+    an_supernet_free(&o->net);
+    an_comm_finalize(&o->c);
+}
+
+/* MPI, then open_all. Returns 0, or the exit status after rank 0 has said why and everything is
+ * closed: 1, or 2 for bad input and, when `no_subnet` is given, for an exported subnet (rank 0
+ * prints "'FILE' <no_subnet>"). */
+static int open_cmd(opened *o, const char *cmd, const common_args *a, const char *no_subnet)
+{
+    memset(o, 0, sizeof *o);
+    if (an_comm_init(&o->c, NULL, NULL)) {
+        fprintf(stderr, "alphanet %s: %s\n", cmd, an_error_message());
+        return 1;
+    }
+    o->g = an_comm_group(&o->c);
+    const an_status st = open_all(o, a);
+    int rc = 0;
+    if (st) {
+        if (o->c.rank == 0) fprintf(stderr, "alphanet %s: %s\n", cmd, an_error_message());
+        rc = st == AN_ERR_ARG ? 2 : 1;
+    } else if (o->exported && no_subnet) {
+        if (o->c.rank == 0) fprintf(stderr, "alphanet %s: '%s' %s\n", cmd, a->ckpt, no_subnet);
+        rc = 2;
+    }
+    if (rc) close_cmd(o);
+    return rc;
 }
 
 int cli_eval(int argc, char **argv)
@@ -116,73 +159,60 @@ int cli_eval(int argc, char **argv)
         return 2;
     }
     if (narch == 0) archs[narch++] = "min", archs[narch++] = "max";
-    an_comm c;
-    if (an_comm_init(&c, NULL, NULL)) {
-        fprintf(stderr, "alphanet eval: %s\n", an_error_message());
-        return 1;
-    }
-    an_group g = an_comm_group(&c);
-    an_config cfg;
-    an_supernet net = {0};
-    an_dataset train = {0}, val = {0}, test = {0};
+    opened o;
+    int rc = open_cmd(&o, "eval", &a, NULL);
+    if (rc) return rc;
+    rc = 1;
     an_net_ws *ws = NULL;
     float *logits = NULL;
-    int rc = 1;
-    int exported = 0;
-    char exported_arch[AN_ARCH_TEXT_MAX] = "";
-    an_status st = open_all(&c, &a, &cfg, &net, &train, &val, &test, &exported, exported_arch, sizeof exported_arch, NULL);
-    if (st) {
-        if (c.rank == 0) fprintf(stderr, "alphanet eval: %s\n", an_error_message());
-        rc = st == AN_ERR_ARG ? 2 : 1;
-        goto out;
-    }
-    if (exported) {
+    an_status st;
+    if (o.exported) {
         /* an exported subnet: its own arch, its own calibrated statistics unless --calib-batches */
         narch = 1;
-        archs[0] = exported_arch;
-        cfg.eval.calib_batches = calib > 0 ? calib : 0;
+        archs[0] = o.arch;
+        o.cfg.eval.calib_batches = calib > 0 ? calib : 0;
     } else if (calib > 0) {
-        cfg.eval.calib_batches = calib;
+        o.cfg.eval.calib_batches = calib;
     }
     an_arch parsed[32];
     for (int i = 0; i < narch; i++)
-        if ((st = an_arch_parse(&cfg.space, archs[i], &parsed[i]))) {
-            if (c.rank == 0) fprintf(stderr, "alphanet eval: %s\n", an_error_message());
+        if ((st = an_arch_parse(&o.cfg.space, archs[i], &parsed[i]))) {
+            if (o.c.rank == 0) fprintf(stderr, "alphanet eval: %s\n", an_error_message());
             rc = 2;
             goto out;
         }
-    const an_dataset *data = !strcmp(split, "val") ? &val : &test;
+    const an_dataset *data = !strcmp(split, "val") ? &o.val : &o.test;
     if (data->n == 0) {
-        if (c.rank == 0) fprintf(stderr, "alphanet eval: the %s split is empty (data.validation is 0?)\n", split);
+        if (o.c.rank == 0) fprintf(stderr, "alphanet eval: the %s split is empty (data.validation is 0?)\n", split);
         goto out;
     }
     if ((st = an_net_ws_create(&ws))) goto fail;
-    if (logits_path && !(logits = an_alloc((size_t)data->n * cfg.space.classes * sizeof(float)))) {
+    if (logits_path && !(logits = an_alloc((size_t)data->n * o.cfg.space.classes * sizeof(float)))) {
         st = AN_ERR_NOMEM;
         goto fail;
     }
-    if (c.rank == 0) {
-        if (cfg.eval.calib_batches > 0)
+    if (o.c.rank == 0) {
+        if (o.cfg.eval.calib_batches > 0)
             printf("%s: %ld %s images, BN calibrated on %d batches of %d training images, %d rank(s)\n", a.ckpt, data->n,
-                   split, cfg.eval.calib_batches, cfg.eval.batch, c.size);
+                   split, o.cfg.eval.calib_batches, o.cfg.eval.batch, o.c.size);
         else
             printf("%s: %ld %s images, the exported subnet's calibrated BN statistics, %d rank(s)\n", a.ckpt, data->n,
-                   split, c.size);
+                   split, o.c.size);
     }
     for (int i = 0; i < narch; i++) {
         const an_arch arch = parsed[i];
         an_eval_result r;
-        if ((st = an_evaluate(&net, ws, &cfg, &arch, &train, data, &g, &r, i == 0 ? logits : NULL))) goto fail;
+        if ((st = an_evaluate(&o.net, ws, &o.cfg, &arch, &o.train, data, &o.g, &r, i == 0 ? logits : NULL))) goto fail;
         char txt[AN_ARCH_TEXT_MAX];
         an_arch_format(&arch, txt, sizeof txt);
-        if (c.rank == 0) {
-            printf("  %-6s top1 %6.2f%%", exported ? "subnet" : archs[i], 100 * r.top1);
-            if (cfg.space.classes > 5) printf("  top5 %6.2f%%", 100 * r.top5);
-            printf("  loss %.4f  %7.2f MFLOPs %6.2f M params  %s\n", r.loss, an_arch_flops(&cfg.space, &arch) / 1e6,
-                   an_arch_params(&cfg.space, &arch) / 1e6, txt);
+        if (o.c.rank == 0) {
+            printf("  %-6s top1 %6.2f%%", o.exported ? "subnet" : archs[i], 100 * r.top1);
+            if (o.cfg.space.classes > 5) printf("  top5 %6.2f%%", 100 * r.top5);
+            printf("  loss %.4f  %7.2f MFLOPs %6.2f M params  %s\n", r.loss, an_arch_flops(&o.cfg.space, &arch) / 1e6,
+                   an_arch_params(&o.cfg.space, &arch) / 1e6, txt);
         }
-        if (i == 0 && logits && c.rank == 0) {
-            if ((st = an_h5_write_logits(logits_path, logits, data->labels, data->n, cfg.space.classes, txt, split,
+        if (i == 0 && logits && o.c.rank == 0) {
+            if ((st = an_h5_write_logits(logits_path, logits, data->labels, data->n, o.cfg.space.classes, txt, split,
                                          r.top1)))
                 goto fail;
             printf("  logits of %s written to %s\n", archs[i], logits_path);
@@ -191,15 +221,11 @@ int cli_eval(int argc, char **argv)
     rc = 0;
     goto out;
 fail:
-    if (c.rank == 0) fprintf(stderr, "alphanet eval: %s\n", an_error_message());
+    if (o.c.rank == 0) fprintf(stderr, "alphanet eval: %s\n", an_error_message());
 out:
     an_free(logits);
     an_net_ws_free(ws);
-    an_dataset_free(&train);
-    an_dataset_free(&val);
-    an_dataset_free(&test);
-    an_supernet_free(&net);
-    an_comm_finalize(&c);
+    close_cmd(&o);
     return rc;
 }
 
@@ -250,49 +276,30 @@ int cli_search(int argc, char **argv)
                 search_usage);
         return 2;
     }
-    an_comm c;
-    if (an_comm_init(&c, NULL, NULL)) {
-        fprintf(stderr, "alphanet search: %s\n", an_error_message());
-        return 1;
-    }
-    an_group g = an_comm_group(&c);
-    an_config cfg;
-    an_supernet net = {0};
-    an_dataset train = {0}, val = {0}, test = {0};
+    opened o;
+    int rc = open_cmd(&o, "search", &a, "is an exported subnet; search needs a supernet checkpoint");
+    if (rc) return rc;
+    rc = 1;
     an_search_result res = {0};
-    int rc = 1;
-    int exported = 0;
-    char earch[AN_ARCH_TEXT_MAX];
-    an_status st = open_all(&c, &a, &cfg, &net, &train, &val, &test, &exported, earch, sizeof earch, NULL);
-    if (!st && exported) {
-        st = AN_ERR_ARG;
-        if (c.rank == 0) fprintf(stderr, "alphanet search: '%s' is an exported subnet; search needs a supernet checkpoint\n", a.ckpt);
-        rc = 2;
-        goto out;
-    }
-    if (st) {
-        if (c.rank == 0) fprintf(stderr, "alphanet search: %s\n", an_error_message());
-        rc = st == AN_ERR_ARG ? 2 : 1;
-        goto out;
-    }
-    const an_dataset *rank_on = val.n > 0 ? &val : &test;
-    if (c.rank == 0) {
-        if (val.n == 0)
+    an_status st;
+    const an_dataset *rank_on = o.val.n > 0 ? &o.val : &o.test;
+    if (o.c.rank == 0) {
+        if (o.val.n == 0)
             fprintf(stderr, "warning: data.validation is 0: candidates are ranked on the TEST set, so the winners' "
                             "test accuracy is optimistic\n");
-        const an_search_cfg *sc = &cfg.search;
+        const an_search_cfg *sc = &o.cfg.search;
         printf("search %s for %g..%g MFLOPs: population %d, %d generation(s) of %d mutants + %d crossovers from the "
                "best %d; BN calibration on %d x %d images, ranked on %ld %s images; %d rank(s)\n",
                a.ckpt, lo, hi, sc->population, sc->generations, sc->mutations, sc->crossovers, sc->parents,
-               sc->calib_batches, cfg.eval.batch, sc->val_images > 0 && sc->val_images < rank_on->n ? sc->val_images : rank_on->n,
-               val.n > 0 ? "validation" : "test", c.size);
+               sc->calib_batches, o.cfg.eval.batch, sc->val_images > 0 && sc->val_images < rank_on->n ? sc->val_images : rank_on->n,
+               o.val.n > 0 ? "validation" : "test", o.c.size);
         fflush(stdout);
     }
-    if ((st = an_search_run(&cfg, &net, &train, rank_on, with_test ? &test : NULL, &g, lo, hi, &res, stdout))) {
-        if (c.rank == 0) fprintf(stderr, "alphanet search: %s\n", an_error_message());
+    if ((st = an_search_run(&o.cfg, &o.net, &o.train, rank_on, with_test ? &o.test : NULL, &o.g, lo, hi, &res, stdout))) {
+        if (o.c.rank == 0) fprintf(stderr, "alphanet search: %s\n", an_error_message());
         goto out;
     }
-    if (c.rank == 0) {
+    if (o.c.rank == 0) {
         char path[AN_PATH_MAX + 64];
         if (out_path) snprintf(path, sizeof path, "%s", out_path);
         else {
@@ -318,9 +325,9 @@ int cli_search(int argc, char **argv)
         printf("%d candidates in %.1f s (%.2f s each on one rank); working ranks idle %.1f%% of the time; all in %s\n",
                res.n, res.seconds, res.n ? res.busy / res.n : 0, 100 * share, path);
         int rows[256];
-        const int nr = an_search_pareto(&res, cfg.search.bucket_mflops, rows, 256);
+        const int nr = an_search_pareto(&res, o.cfg.search.bucket_mflops, rows, 256);
         printf("\nPareto table (best %s top-1 per %g-MFLOP bucket):\n%8s %8s %9s %9s  %s\n",
-               val.n > 0 ? "validation" : "test", cfg.search.bucket_mflops, "MFLOPs", "Mparams", "val top1",
+               o.val.n > 0 ? "validation" : "test", o.cfg.search.bucket_mflops, "MFLOPs", "Mparams", "val top1",
                "test top1", "arch");
         for (int i = 0; i < nr; i++) {
             const an_candidate *k = &res.c[rows[i]];
@@ -333,11 +340,7 @@ int cli_search(int argc, char **argv)
     rc = 0;
 out:
     an_search_result_free(&res);
-    an_dataset_free(&train);
-    an_dataset_free(&val);
-    an_dataset_free(&test);
-    an_supernet_free(&net);
-    an_comm_finalize(&c);
+    close_cmd(&o);
     return rc;
 }
 
@@ -377,73 +380,51 @@ int cli_export(int argc, char **argv)
                 export_usage);
         return 2;
     }
-    an_comm c;
-    if (an_comm_init(&c, NULL, NULL)) {
-        fprintf(stderr, "alphanet export: %s\n", an_error_message());
-        return 1;
-    }
-    an_group g = an_comm_group(&c);
-    an_config cfg;
-    an_supernet net = {0};
-    an_dataset train = {0}, val = {0}, test = {0};
+    opened o;
+    int rc = open_cmd(&o, "export", &a, "is already an exported subnet");
+    if (rc) return rc;
+    rc = 1;
     an_net_ws *ws = NULL;
     an_subnet_slices sl = {0};
-    int rc = 1, exported = 0;
-    long step = 0;
-    char earch[AN_ARCH_TEXT_MAX];
-    an_status st = open_all(&c, &a, &cfg, &net, &train, &val, &test, &exported, earch, sizeof earch, &step);
-    if (!st && exported) {
-        if (c.rank == 0) fprintf(stderr, "alphanet export: '%s' is already an exported subnet\n", a.ckpt);
-        rc = 2;
-        goto out;
-    }
-    if (st) {
-        if (c.rank == 0) fprintf(stderr, "alphanet export: %s\n", an_error_message());
-        rc = st == AN_ERR_ARG ? 2 : 1;
-        goto out;
-    }
-    if (calib > 0) cfg.eval.calib_batches = calib;
+    an_status st;
+    if (calib > 0) o.cfg.eval.calib_batches = calib;
     an_arch arch;
-    if ((st = an_arch_parse(&cfg.space, arch_text, &arch))) {
-        if (c.rank == 0) fprintf(stderr, "alphanet export: %s\n", an_error_message());
+    if ((st = an_arch_parse(&o.cfg.space, arch_text, &arch))) {
+        if (o.c.rank == 0) fprintf(stderr, "alphanet export: %s\n", an_error_message());
         rc = 2;
         goto out;
     }
     an_eval_result r;
-    if ((st = an_net_ws_create(&ws)) || (st = an_evaluate(&net, ws, &cfg, &arch, &train, &test, &g, &r, NULL)) ||
-        (st = an_subnet_slices_make(&net, &arch, &sl)))
+    if ((st = an_net_ws_create(&ws)) || (st = an_evaluate(&o.net, ws, &o.cfg, &arch, &o.train, &o.test, &o.g, &r, NULL)) ||
+        (st = an_subnet_slices_make(&o.net, &arch, &sl)))
         goto fail;
     char txt[AN_ARCH_TEXT_MAX];
     an_arch_format(&arch, txt, sizeof txt);
-    const double mf = an_arch_flops(&cfg.space, &arch) / 1e6, mp = an_arch_params(&cfg.space, &arch) / 1e6;
+    const double mf = an_arch_flops(&o.cfg.space, &arch) / 1e6, mp = an_arch_params(&o.cfg.space, &arch) / 1e6;
     st = AN_OK;
-    if (c.rank == 0) {
+    if (o.c.rank == 0) {
         char *text = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&text, &len);
         if (!m) st = an_error(AN_ERR_NOMEM, "out of memory");
         else {
-            an_config_dump(&cfg, m);
+            an_config_dump(&o.cfg, m);
             fclose(m);
-            st = an_h5_write_subnet(out_path, &net, &sl, txt, text, mf, mp, a.ckpt, step);
+            st = an_h5_write_subnet(out_path, &o.net, &sl, txt, text, mf, mp, a.ckpt, o.step);
         }
         free(text);
     }
-    if ((st = an_comm_agree(&c, st))) goto fail;
-    if (c.rank == 0)
+    if ((st = an_comm_agree(&o.c, st))) goto fail;
+    if (o.c.rank == 0)
         printf("exported %s (%.2f MFLOPs, %.3f M parameters, BN calibrated on %d batches) to %s: test top-1 %.2f%%\n",
-               txt, mf, mp, cfg.eval.calib_batches, out_path, 100 * r.top1);
+               txt, mf, mp, o.cfg.eval.calib_batches, out_path, 100 * r.top1);
     rc = 0;
     goto out;
 fail:
-    if (c.rank == 0) fprintf(stderr, "alphanet export: %s\n", an_error_message());
+    if (o.c.rank == 0) fprintf(stderr, "alphanet export: %s\n", an_error_message());
 out:
     an_subnet_slices_free(&sl);
     an_net_ws_free(ws);
-    an_dataset_free(&train);
-    an_dataset_free(&val);
-    an_dataset_free(&test);
-    an_supernet_free(&net);
-    an_comm_finalize(&c);
+    close_cmd(&o);
     return rc;
 }
