@@ -13,6 +13,7 @@ PACKAGES=(
   libhdf5-openmpi-dev hdf5-tools      # parallel HDF5, h5dump
   libyaml-dev                         # configs
   zlib1g-dev                          # gzip'ed IDX data
+  libjpeg-dev libpng-dev              # image folders (libjpeg-turbo, libpng)
   dataset-fashion-mnist               # the default data set
   gnuplot-nox python3                 # plots (jobs/plot.sh)
 )

@@ -506,6 +506,9 @@ static an_status read_space(ynode *root, an_space *s)
 }
 
 static const char *const distill_names[] = {"alpha", "kl", "none"};
+static const char *const augment_names[] = {"auto", "pad-crop", "random-resized-crop"};
+
+const char *an_augment_name(int a) { return a >= 0 && a <= AN_AUG_RRC ? augment_names[a] : "?"; }
 
 const char *an_distill_name(an_distill_kind k) { return k >= 0 && k <= AN_DISTILL_NONE ? distill_names[k] : "?"; }
 
@@ -520,6 +523,12 @@ static void defaults(an_config *c)
     d->nchannels_norm = 1;
     d->mean[0] = 0.2860f;
     d->std[0] = 0.3530f;
+    d->eval_crop = 0.875f;
+    d->scale[0] = 0.08f, d->scale[1] = 1.0f;
+    d->ratio[0] = 3.0f / 4.0f, d->ratio[1] = 4.0f / 3.0f;
+    d->workers = 1;
+    d->prefetch = 1;
+    d->synthetic_images = 12800;
     an_train_cfg *t = &c->train;
     t->seed = 1;
     t->epochs = 10;
@@ -562,9 +571,11 @@ static an_status read_rest(ynode *root, an_config *c)
     ynode *d, *t, *e, *r;
     TRY(get_section(root, "", "data", &d, 0));
     if (d) {
-        int kind = !strcmp(c->data.dataset, "hdf5");
-        static const char *const ds[] = {"fashion-mnist", "hdf5"};
-        TRY(get_enum(d, "data", "dataset", &kind, ds, 2));
+        static const char *const ds[] = {"fashion-mnist", "hdf5", "synthetic"};
+        int kind = 0;
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(c->data.dataset, ds[i])) kind = i;
+        TRY(get_enum(d, "data", "dataset", &kind, ds, 3));
         snprintf(c->data.dataset, sizeof c->data.dataset, "%s", ds[kind]);
         TRY(get_string(d, "data", "dir", c->data.dir, sizeof c->data.dir));
         TRY(get_int(d, "data", "validation", &c->data.validation, 0, 10000000));
@@ -581,8 +592,25 @@ static an_status read_rest(ynode *root, an_config *c)
         c->data.nchannels_norm = nm;
         TRY(get_long(d, "data", "limit", &c->data.limit, 0, 1000000000));
         TRY(get_long(d, "data", "test_limit", &c->data.test_limit, 0, 1000000000));
+        TRY(get_enum(d, "data", "augment", &c->data.augment, augment_names, 3));
+        TRY(get_int(d, "data", "image_size", &c->data.image_size, 0, 4096));
+        double ec = c->data.eval_crop;
+        TRY(get_double(d, "data", "eval_crop", &ec, 0.05, 1.0));
+        c->data.eval_crop = (float)ec;
+        int n2 = 2;
+        TRY(get_floats(d, "data", "scale", c->data.scale, &n2, 2));
+        if (n2 != 2 || !(c->data.scale[0] > 0 && c->data.scale[0] <= c->data.scale[1] && c->data.scale[1] <= 1))
+            return an_error(AN_ERR_ARG, "%s: data.scale must be [min, max] with 0 < min <= max <= 1", d->origin);
+        n2 = 2;
+        TRY(get_floats(d, "data", "ratio", c->data.ratio, &n2, 2));
+        if (n2 != 2 || !(c->data.ratio[0] > 0 && c->data.ratio[0] <= c->data.ratio[1] && c->data.ratio[1] < 100))
+            return an_error(AN_ERR_ARG, "%s: data.ratio must be [min, max] with 0 < min <= max < 100", d->origin);
+        TRY(get_int(d, "data", "workers", &c->data.workers, 1, 256));
+        TRY(get_bool(d, "data", "prefetch", &c->data.prefetch));
+        TRY(get_long(d, "data", "synthetic_images", &c->data.synthetic_images, 1, 100000000));
         static const char *const keys[] = {"dataset", "dir", "validation", "crop_padding", "hflip", "mean", "std", "limit",
-                                           "test_limit", NULL};
+                                           "test_limit", "augment", "image_size", "eval_crop", "scale", "ratio", "workers",
+                                           "prefetch", "synthetic_images", NULL};
         TRY(check_unknown(d, "data", keys));
     }
     if (c->data.nchannels_norm != c->space.in_channels)
@@ -818,6 +846,11 @@ void an_config_dump(const an_config *c, FILE *fp)
     fprintf(fp, "]\n  std: [");
     for (int i = 0; i < d->nchannels_norm; i++) fprintf(fp, "%s%.9g", i ? ", " : "", d->std[i]);
     fprintf(fp, "]\n  limit: %ld\n  test_limit: %ld\n", d->limit, d->test_limit);
+    fprintf(fp,
+            "  augment: %s\n  image_size: %d\n  eval_crop: %.9g\n  scale: [%.9g, %.9g]\n  ratio: [%.9g, %.9g]\n"
+            "  workers: %d\n  prefetch: %s\n  synthetic_images: %ld\n",
+            an_augment_name(d->augment), d->image_size, d->eval_crop, d->scale[0], d->scale[1], d->ratio[0], d->ratio[1],
+            d->workers, d->prefetch ? "true" : "false", d->synthetic_images);
     const an_train_cfg *t = &c->train;
     fprintf(fp,
             "train:\n  seed: %ld\n  epochs: %.17g\n  batch: %d\n  lr: %.17g\n  momentum: %.17g\n  nesterov: %s\n"

@@ -5,14 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "alphanet/io/h5.h"
+#include "alphanet/rng.h"
 
 void an_dataset_free(an_dataset *d)
 {
-    an_free(d->images);
-    an_free(d->labels);
+    if (!d->view) {
+        an_free(d->images);
+        if (!d->rec) an_free(d->labels);
+    }
+    if (d->rec_owned) {
+        an_records_close(d->rec_owned);
+        free(d->rec_owned);
+    }
     memset(d, 0, sizeof *d);
 }
 
@@ -125,10 +133,21 @@ out:
     return st;
 }
 
-/* Moves the last k images of a into b (copies) and shrinks a. */
+/* Moves the last k images of a into b (copies in memory; a view of the same records or
+ * synthetic images otherwise) and shrinks a. */
 static an_status split_tail(an_dataset *a, an_dataset *b, long k)
 {
     memset(b, 0, sizeof *b);
+    if (a->rec || a->synthetic) {
+        *b = *a;
+        b->rec_owned = NULL;
+        b->view = 1;
+        b->n = k;
+        b->base = a->base + a->n - k;
+        b->labels = a->labels + (a->n - k);
+        a->n -= k;
+        return AN_OK;
+    }
     const size_t px = (size_t)a->h * a->w * a->c;
     *b = (an_dataset){.n = k, .h = a->h, .w = a->w, .c = a->c, .classes = a->classes};
     b->images = an_alloc(k * px + 1);
@@ -140,6 +159,81 @@ static an_status split_tail(an_dataset *a, an_dataset *b, long k)
     memcpy(b->images, a->images + (size_t)(a->n - k) * px, (size_t)k * px);
     memcpy(b->labels, a->labels + (a->n - k), (size_t)k * sizeof(int32_t));
     a->n -= k;
+    return AN_OK;
+}
+
+/* data.image_size, or the space's largest resolution */
+static int default_size(const an_config *cfg)
+{
+    return cfg->data.image_size > 0 ? cfg->data.image_size : cfg->space.resolution.v[cfg->space.resolution.n - 1];
+}
+
+static int access_ok(const char *dir, const char *name)
+{
+    char p[AN_PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* random labels and images drawn from the index (batch.c), `base` apart for train and test */
+static an_status synthetic_set(an_dataset *d, long n, long base, const an_config *cfg)
+{
+    const int S = cfg->data.image_size > 0 ? cfg->data.image_size : default_size(cfg);
+    *d = (an_dataset){.n = n, .h = S, .w = S, .c = cfg->space.in_channels, .classes = cfg->space.classes,
+                      .synthetic = 1, .base = base};
+    if (!(d->labels = an_alloc((size_t)n * sizeof(int32_t))))
+        return an_error(AN_ERR_NOMEM, "out of memory for %ld synthetic labels", n);
+    for (long i = 0; i < n; i++)
+        d->labels[i] = (int32_t)(an_hash3(0x5EEDull, 0x1AB0000ull, (uint64_t)(base + i)) % (uint64_t)d->classes);
+    return AN_OK;
+}
+
+static an_status records_set(an_dataset *d, const char *dir, const char *split, const an_config *cfg)
+{
+    an_records *r = calloc(1, sizeof *r);
+    if (!r) return an_error(AN_ERR_NOMEM, "out of memory");
+    an_status st = an_records_open(r, dir, split);
+    if (st) {
+        free(r);
+        return st;
+    }
+    if (r->classes > cfg->space.classes) {
+        st = an_error(AN_ERR_FORMAT, "the %s shards in '%s' have %d classes but space.classes is %d", split, dir, r->classes,
+                      cfg->space.classes);
+        an_records_close(r);
+        free(r);
+        return st;
+    }
+    const int S = cfg->data.image_size > 0 ? cfg->data.image_size : default_size(cfg);
+    *d = (an_dataset){.n = r->n, .h = S, .w = S, .c = r->channels, .classes = cfg->space.classes, .labels = r->labels,
+                      .rec = r, .rec_owned = r};
+    return AN_OK;
+}
+
+/* data.augment and data.image_size against the kind of data */
+static an_status resolve_augment(const an_config *cfg, an_dataset *train, an_dataset *test)
+{
+    const an_data_cfg *dc = &cfg->data;
+    const int in_memory = !train->rec && !train->synthetic;
+    int aug = dc->augment;
+    if (aug == AN_AUG_AUTO) aug = in_memory ? AN_AUG_PAD_CROP : AN_AUG_RRC;
+    if (aug == AN_AUG_PAD_CROP && !in_memory)
+        return an_error(AN_ERR_ARG, "data.augment: pad-crop needs images of one size in memory (fashion-mnist or a "
+                        "version 1 HDF5 set); photos take random-resized-crop");
+    for (int s = 0; s < 2; s++) {
+        an_dataset *d = s ? test : train;
+        d->augment = aug;
+        if (in_memory) {
+            d->src_h = d->h, d->src_w = d->w;
+            if (aug == AN_AUG_PAD_CROP) {
+                if (dc->image_size > 0 && dc->image_size != d->h)
+                    return an_error(AN_ERR_ARG, "data.image_size (%d) differs from the %dx%d images: pad-crop keeps the "
+                                    "size (set data.augment: random-resized-crop to resize)", dc->image_size, d->h, d->w);
+            } else if (dc->image_size > 0) {
+                d->h = d->w = dc->image_size;
+            }
+        }
+    }
     return AN_OK;
 }
 
@@ -159,7 +253,12 @@ an_status an_data_load(const an_config *cfg, an_dataset *train, an_dataset *val,
         snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte.gz", dc->dir);
         snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte.gz", dc->dir);
         if ((st = an_idx_load(test, a, b, classes))) goto hint;
-    } else {
+    } else if (!strcmp(dc->dataset, "synthetic")) {
+        for (int s = 0; s < 2; s++)
+            if ((st = synthetic_set(s ? test : train, s ? (dc->synthetic_images + 9) / 10 : dc->synthetic_images,
+                                    s ? 1L << 40 : 0, cfg)))
+                goto fail;
+    } else if (access_ok(dc->dir, "train.h5") || !an_records_exist(dc->dir, "train")) {
         snprintf(a, sizeof a, "%s/train.h5", dc->dir);
         if ((st = an_h5_read_images(a, train, NULL, NULL))) goto fail;
         snprintf(a, sizeof a, "%s/test.h5", dc->dir);
@@ -173,7 +272,11 @@ an_status an_data_load(const an_config *cfg, an_dataset *train, an_dataset *val,
                     goto fail;
                 }
         }
+    } else {
+        for (int s = 0; s < 2; s++)
+            if ((st = records_set(s ? test : train, dc->dir, s ? "test" : "train", cfg))) goto fail;
     }
+    if ((st = resolve_augment(cfg, train, test))) goto fail;
     if (train->c != cfg->space.in_channels || test->c != cfg->space.in_channels) {
         st = an_error(AN_ERR_FORMAT, "the data has %d channel(s) but space.in_channels is %d", train->c,
                       cfg->space.in_channels);

@@ -94,6 +94,28 @@ static int read_attr_floats(hid_t obj, const char *name, float *v, int max)
     return r;
 }
 
+static herr_t attr_long(hid_t obj, const char *name, long v)
+{
+    long long x = v;
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t r = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LLONG, &x);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return r;
+}
+
+static int read_attr_long(hid_t obj, const char *name, long *v)
+{
+    if (H5Aexists(obj, name) <= 0) return -1;
+    long long x = 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    int r = H5Aread(a, H5T_NATIVE_LLONG, &x) < 0 ? -1 : 0;
+    H5Aclose(a);
+    *v = (long)x;
+    return r;
+}
+
 /* fsync a path (file or directory); errors ignored where the platform refuses directories */
 static int fsync_path(const char *path, int dir)
 {
@@ -260,6 +282,207 @@ out:
     return st;
 }
 
+/* ---- record shards (version 2) ---- */
+
+/* a dataset written whole; contiguous layout (no chunks, no filter) */
+static herr_t write_array(hid_t f, const char *name, hid_t ftype, hid_t mtype, int rank, const hsize_t *dims, const void *v)
+{
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t ds = H5Dcreate2(f, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t r = ds < 0 ? -1 : H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(sp);
+    return r;
+}
+
+an_status an_h5_write_records(const char *path, const an_records_shard *s)
+{
+    quiet();
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
+    an_status st = AN_OK;
+    const hsize_t n = (hsize_t)s->n, n1 = n + 1, bytes = (hsize_t)s->offsets[s->n], sh[2] = {n, 3};
+    if (write_array(f, "data", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &bytes, s->data) < 0 ||
+        write_array(f, "offsets", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &n1, s->offsets) < 0 ||
+        write_array(f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n, s->labels) < 0 ||
+        write_array(f, "shapes", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, sh, s->shapes) < 0 ||
+        write_array(f, "crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1, &n, s->crc) < 0)
+        st = an_error(AN_ERR_IO, "writing the records of '%s' failed (disk full?)", tmp);
+    if (!st) {
+        size_t longest = 1;
+        for (int k = 0; k < s->classes; k++)
+            if (strlen(s->class_names[k]) + 1 > longest) longest = strlen(s->class_names[k]) + 1;
+        char *names = calloc((size_t)s->classes, longest);
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, longest);
+        H5Tset_strpad(t, H5T_STR_NULLTERM);
+        const hsize_t nc = (hsize_t)s->classes;
+        if (names)
+            for (int k = 0; k < s->classes; k++) memcpy(names + (size_t)k * longest, s->class_names[k], strlen(s->class_names[k]));
+        if (!names || write_array(f, "class_names", t, t, 1, &nc, names) < 0)
+            st = an_error(AN_ERR_IO, "writing /class_names of '%s' failed", tmp);
+        H5Tclose(t);
+        free(names);
+    }
+    if (!st && (attr_str(f, "format", IMAGES_FORMAT) < 0 || attr_int(f, "version", 2) < 0 ||
+                attr_str(f, "encoding", s->encoding == AN_ENC_JPEG ? "jpeg" : "raw") < 0 ||
+                attr_int(f, "channels", s->channels) < 0 || attr_int(f, "classes", s->classes) < 0 ||
+                attr_int(f, "shard", s->shard) < 0 || attr_int(f, "shards", s->shards) < 0 ||
+                attr_long(f, "first", s->first) < 0 || attr_long(f, "total", s->total) < 0 ||
+                attr_floats(f, "mean", s->mean, s->channels) < 0 || attr_floats(f, "std", s->std, s->channels) < 0 ||
+                attr_str(f, "source", s->source) < 0))
+        st = an_error(AN_ERR_IO, "writing the attributes of '%s' failed", tmp);
+    return commit_file(f, st, tmp, path, 1);
+}
+
+/* reads a whole 1-D or 2-D dataset of `count` elements (checked) into a new buffer */
+static void *read_array(hid_t f, const char *name, hid_t mtype, size_t esize, hsize_t count, int cols)
+{
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0) return NULL;
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT), sp = H5Dget_space(ds);
+    hsize_t dims[2] = {0, 0};
+    const int rank = H5Sget_simple_extent_ndims(sp);
+    void *v = NULL;
+    if (rank == (cols ? 2 : 1) && H5Sget_simple_extent_dims(sp, dims, NULL) == rank && dims[0] == count &&
+        (!cols || dims[1] == (hsize_t)cols)) {
+        v = malloc(esize * count * (cols ? cols : 1) + 1);
+        if (v && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
+            free(v);
+            v = NULL;
+        }
+    }
+    H5Sclose(sp);
+    H5Dclose(ds);
+    return v;
+}
+
+an_status an_h5_read_records_index(const char *path, an_records_shard *s)
+{
+    quiet();
+    memset(s, 0, sizeof *s);
+    if (access(path, R_OK) != 0) return an_error(AN_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return an_error(AN_ERR_FORMAT, "'%s' is not an HDF5 file (or it is damaged)", path);
+    an_status st = AN_OK;
+    char fmt[64] = "", enc[32] = "";
+    int version = 0;
+    if (read_attr_str(f, "format", fmt, sizeof fmt) < 0 || strcmp(fmt, IMAGES_FORMAT) != 0) {
+        st = an_error(AN_ERR_FORMAT, "'%s': not an image dataset (attribute format is '%s', expected '%s')", path, fmt,
+                      IMAGES_FORMAT);
+        goto out;
+    }
+    if (read_attr_int(f, "version", &version) < 0 || version != 2) {
+        st = an_error(AN_ERR_FORMAT, "'%s': a record shard must have version 2 (this file has version %d)", path, version);
+        goto out;
+    }
+    if (read_attr_str(f, "encoding", enc, sizeof enc) < 0 || (strcmp(enc, "jpeg") && strcmp(enc, "raw"))) {
+        st = an_error(AN_ERR_FORMAT, "'%s': attribute encoding is '%s' (expected 'jpeg' or 'raw')", path, enc);
+        goto out;
+    }
+    s->encoding = !strcmp(enc, "jpeg") ? AN_ENC_JPEG : AN_ENC_RAW;
+    if (read_attr_int(f, "channels", &s->channels) < 0 || read_attr_int(f, "classes", &s->classes) < 0 ||
+        read_attr_int(f, "shard", &s->shard) < 0 || read_attr_int(f, "shards", &s->shards) < 0 ||
+        read_attr_long(f, "first", &s->first) < 0 || read_attr_long(f, "total", &s->total) < 0) {
+        st = an_error(AN_ERR_FORMAT, "'%s': missing attribute (channels, classes, shard, shards, first or total)", path);
+        goto out;
+    }
+    if ((s->channels != 1 && s->channels != 3) || s->classes < 1 || s->classes > 100000 || s->shards < 1 ||
+        s->shard < 0 || s->shard >= s->shards || s->first < 0 || s->total < 1 || s->first >= s->total) {
+        st = an_error(AN_ERR_FORMAT, "'%s': implausible attributes (channels %d, classes %d, shard %d of %d, first %ld of %ld)",
+                      path, s->channels, s->classes, s->shard, s->shards, s->first, s->total);
+        goto out;
+    }
+    read_attr_floats(f, "mean", s->mean, 4);
+    read_attr_floats(f, "std", s->std, 4);
+    read_attr_str(f, "source", s->source, sizeof s->source);
+    if (H5Lexists(f, "labels", H5P_DEFAULT) <= 0 || H5Lexists(f, "data", H5P_DEFAULT) <= 0) {
+        st = an_error(AN_ERR_FORMAT, "'%s': missing dataset /data or /labels", path);
+        goto out;
+    }
+    {
+        hid_t ds = H5Dopen2(f, "labels", H5P_DEFAULT), sp = H5Dget_space(ds);
+        hsize_t n = 0;
+        if (H5Sget_simple_extent_ndims(sp) == 1) H5Sget_simple_extent_dims(sp, &n, NULL);
+        H5Sclose(sp);
+        H5Dclose(ds);
+        if (n < 1 || (long)n > s->total - s->first) {
+            st = an_error(AN_ERR_FORMAT, "'%s': %llu labels for a shard starting at record %ld of %ld", path,
+                          (unsigned long long)n, s->first, s->total);
+            goto out;
+        }
+        s->n = (long)n;
+    }
+    char what[600];
+    snprintf(what, sizeof what, "the index of '%s' (%ld records)", path, s->n);
+    if ((st = an_check_memory(24.0 * s->n + AN_CLASS_NAME_MAX * (double)s->classes, what))) goto out;
+    const hsize_t n = (hsize_t)s->n;
+    s->labels = read_array(f, "labels", H5T_NATIVE_INT32, 4, n, 0);
+    s->offsets = read_array(f, "offsets", H5T_NATIVE_INT64, 8, n + 1, 0);
+    s->shapes = read_array(f, "shapes", H5T_NATIVE_INT32, 4, n, 3);
+    s->crc = read_array(f, "crc32", H5T_NATIVE_UINT32, 4, n, 0);
+    if (!s->labels || !s->offsets || !s->shapes || !s->crc) {
+        st = an_error(AN_ERR_FORMAT, "'%s': /labels, /offsets [n+1], /shapes [n][3] and /crc32 must exist with %ld records",
+                      path, s->n);
+        goto out;
+    }
+    {
+        hid_t ds = H5Dopen2(f, "data", H5P_DEFAULT), sp = H5Dget_space(ds), t = H5Dget_type(ds);
+        hsize_t bytes = 0;
+        const int ok = H5Sget_simple_extent_ndims(sp) == 1 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 1;
+        if (ok) H5Sget_simple_extent_dims(sp, &bytes, NULL);
+        const haddr_t addr = H5Dget_offset(ds);
+        H5Tclose(t);
+        H5Sclose(sp);
+        H5Dclose(ds);
+        if (!ok || addr == HADDR_UNDEF) {
+            st = an_error(AN_ERR_FORMAT, "'%s': /data must be a contiguous 1-D uint8 dataset", path);
+            goto out;
+        }
+        s->data_addr = (int64_t)addr;
+        if (s->offsets[0] != 0 || (hsize_t)s->offsets[s->n] != bytes) {
+            st = an_error(AN_ERR_FORMAT, "'%s': /offsets must run from 0 to the size of /data (%llu bytes)", path,
+                          (unsigned long long)bytes);
+            goto out;
+        }
+        for (long i = 0; i < s->n; i++) {
+            const int32_t *sh = s->shapes + 3 * i;
+            if (s->offsets[i + 1] <= s->offsets[i] || s->offsets[i + 1] - s->offsets[i] > (1 << 28) ||
+                s->labels[i] < 0 || s->labels[i] >= s->classes || sh[0] < 1 || sh[1] < 1 || sh[0] > 65535 ||
+                sh[1] > 65535 || sh[2] != s->channels ||
+                (s->encoding == AN_ENC_RAW && s->offsets[i + 1] - s->offsets[i] != (int64_t)sh[0] * sh[1] * sh[2])) {
+                st = an_error(AN_ERR_FORMAT, "'%s': record %ld is inconsistent (bytes %lld, label %d, shape %d x %d x %d)",
+                              path, i, (long long)(s->offsets[i + 1] - s->offsets[i]), s->labels[i], sh[0], sh[1], sh[2]);
+                goto out;
+            }
+        }
+    }
+    s->class_names = calloc((size_t)s->classes, AN_CLASS_NAME_MAX);
+    if (!s->class_names) {
+        st = an_error(AN_ERR_NOMEM, "'%s': out of memory", path);
+        goto out;
+    }
+    if (H5Lexists(f, "class_names", H5P_DEFAULT) > 0) {
+        hid_t ds = H5Dopen2(f, "class_names", H5P_DEFAULT), sp = H5Dget_space(ds), t = H5Dget_type(ds);
+        hsize_t nc = 0;
+        if (H5Sget_simple_extent_ndims(sp) == 1) H5Sget_simple_extent_dims(sp, &nc, NULL);
+        const size_t len = H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) ? H5Tget_size(t) : 0;
+        char *buf = len && nc == (hsize_t)s->classes ? calloc(nc, len) : NULL;
+        if (buf && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0)
+            for (int k = 0; k < s->classes; k++)
+                snprintf(s->class_names[k], AN_CLASS_NAME_MAX, "%.*s", (int)len, buf + (size_t)k * len);
+        free(buf);
+        H5Tclose(t);
+        H5Sclose(sp);
+        H5Dclose(ds);
+    }
+out:
+    H5Fclose(f);
+    if (st) an_records_shard_free(s);
+    return st;
+}
+
 /* ---- checkpoints (layout in docs/formats.md) ---- */
 
 /* HDF5 1.10 crashes at exit when H5Fclose of a file on a full disk has failed, so the writers
@@ -295,17 +518,6 @@ static hid_t create_v110(const char *path)
     return f;
 }
 
-static herr_t attr_long(hid_t obj, const char *name, long v)
-{
-    long long x = v;
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t r = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LLONG, &x);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return r;
-}
-
 static herr_t attr_array(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v, int n)
 {
     hsize_t d = (hsize_t)n;
@@ -314,17 +526,6 @@ static herr_t attr_array(hid_t obj, const char *name, hid_t file_type, hid_t mem
     herr_t r = a < 0 ? -1 : H5Awrite(a, mem_type, v);
     if (a >= 0) H5Aclose(a);
     H5Sclose(sp);
-    return r;
-}
-
-static int read_attr_long(hid_t obj, const char *name, long *v)
-{
-    if (H5Aexists(obj, name) <= 0) return -1;
-    long long x = 0;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    int r = H5Aread(a, H5T_NATIVE_LLONG, &x) < 0 ? -1 : 0;
-    H5Aclose(a);
-    *v = (long)x;
     return r;
 }
 

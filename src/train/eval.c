@@ -35,7 +35,7 @@ an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, con
             goto out;
         }
         for (long b = g->rank; b < nb; b += g->size) {
-            an_make_batch(x, labels, calib, order + b * B, B, &cfg->data, 0, 0, 0);
+            if ((st = an_make_batch(x, labels, calib, order + b * B, B, &cfg->data, 0, 0, 0))) goto out;
             if ((st = an_subnet_forward(ws, net, a, x, H, H, B, &o, logits))) goto out;
         }
         double *sm, *sv, *cnt;
@@ -53,7 +53,7 @@ an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, con
     for (long b = g->rank; b < nchunks; b += g->size) {
         const int nb2 = (int)(data->n - b * B < B ? data->n - b * B : B);
         for (int j = 0; j < nb2; j++) idx[j] = b * B + j;
-        an_make_batch(x, labels, data, idx, nb2, &cfg->data, 0, 0, 0);
+        if ((st = an_make_batch(x, labels, data, idx, nb2, &cfg->data, 0, 0, 0))) goto out;
         if ((st = an_subnet_forward(ws, net, a, x, H, H, nb2, &o, logits))) goto out;
         if (logits_out) memcpy(logits_out + (size_t)b * B * K, logits, (size_t)nb2 * K * sizeof(float));
         for (int j = 0; j < nb2; j++) {

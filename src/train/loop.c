@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "alphanet/io/batch.h"
+#include "alphanet/io/prefetch.h"
 #include "alphanet/io/checkpoint.h"
 #include "alphanet/io/h5.h"
 #include "alphanet/io/dataset.h"
@@ -403,6 +404,15 @@ static an_status write_results(const an_config *cfg, const an_run_info *info)
     return AN_OK;
 }
 
+/* micro-batch k of K of this rank's shard [first, first + count) of the global batch that starts
+ * at position gb of the epoch order: idx[0..*n), whose first sample is sample *f of the global batch */
+static void micro_batch(const long *perm, long gb, int first, int count, int K, int k, long *idx, int *n, int *f)
+{
+    an_shard(count, K, k, NULL, f, n);
+    *f += first;
+    for (int j = 0; j < *n; j++) idx[j] = perm[gb + *f + j];
+}
+
 an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *info)
 {
     FILE *out = info->out ? info->out : stdout;
@@ -412,9 +422,8 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
     an_supernet net = {0};
     an_trainer tr = {0};
     FILE *metrics = NULL, *plans = NULL;
-    float *x = NULL;
-    int *labels = NULL;
-    long *perm = NULL, *idx = NULL;
+    an_prefetch *pf = NULL;
+    long *perm = NULL, *perm_next = NULL, *idx = NULL, *idx_next = NULL;
     an_status st;
     double *red = NULL, *flags = NULL, *weights = NULL, *spp = NULL;
     float *acc = NULL;
@@ -455,16 +464,18 @@ an_status an_train_run(const an_config *cfg, const an_group *g, an_run_info *inf
     an_supernet_init(&net, (uint64_t)t->seed);
     if ((st = an_trainer_create(&tr, cfg, &net, n_max))) goto setup;
     st = AN_ERR_NOMEM;
-    x = an_alloc((size_t)C * H * H * n_max * sizeof(float));
-    if (!x || (K > 1 && !(acc = an_alloc(net.total * sizeof(float))))) goto setup;
+    if ((st = an_prefetch_create(&pf, &train, &cfg->data, n_max, cfg->data.prefetch))) goto setup;
+    st = AN_ERR_NOMEM;
+    if (K > 1 && !(acc = an_alloc(net.total * sizeof(float)))) goto setup;
     flags = calloc((size_t)P, sizeof(double));
     weights = malloc((size_t)P * sizeof(double));
     spp = calloc((size_t)P, sizeof(double));
-    labels = malloc((size_t)n_max * sizeof(int));
     perm = malloc((size_t)train.n * sizeof(long));
+    perm_next = malloc((size_t)train.n * sizeof(long));
     idx = malloc((size_t)n_max * sizeof(long));
+    idx_next = malloc((size_t)n_max * sizeof(long));
     red = malloc(sizeof(double) * NSTAT * AN_MAX_SUBNETS);
-    if (!flags || !weights || !spp || !labels || !perm || !idx || !red) {
+    if (!flags || !weights || !spp || !perm || !perm_next || !idx || !idx_next || !red) {
         st = an_error(AN_ERR_NOMEM, "out of memory (batch buffers of %d samples)", n_max);
         goto setup;
     }
@@ -565,13 +576,18 @@ setup:
     char ckpt_path[AN_PATH_MAX + 64];
     an_substats window[AN_MAX_SUBNETS];
     memset(window, 0, sizeof window);
-    long cur_epoch = -1, window_steps = 0;
+    long cur_epoch = -1, next_epoch = -1, window_steps = 0;
     double t_start = an_now(), t_window = t_start, t_train = rs.resumed ? rs.train_seconds : 0;
     an_plan plan;
     for (long step = start_step; step < total; step++) {
         const long epoch = step / spe;
         if (epoch != cur_epoch) {
-            an_epoch_order(perm, train.n, (uint64_t)t->seed, epoch);
+            if (epoch == next_epoch) {
+                long *tp = perm;
+                perm = perm_next, perm_next = tp;
+            } else {
+                an_epoch_order(perm, train.n, (uint64_t)t->seed, epoch);
+            }
             cur_epoch = epoch;
         }
         double t0 = an_now();
@@ -603,14 +619,28 @@ setup:
         an_status local = AN_OK;
         for (int k = 0; k < K && local == AN_OK; k++) {
             int f, n;
-            an_shard(count, K, k, NULL, &f, &n);
-            f += first;
+            micro_batch(perm, gb, first, count, K, k, idx, &n, &f);
             for (int j = 0; j < n; j++) {
-                idx[j] = perm[gb + f + j];
                 const uint64_t h = an_hash3((uint64_t)step, (uint64_t)(f + j), (uint64_t)idx[j]);
                 digest[0] += (double)(h >> 40), digest[1] += (double)((h >> 16) & 0xFFFFFF);
             }
-            an_make_batch(x, labels, &train, idx, n, &cfg->data, 1, (uint64_t)t->seed, epoch);
+            float *x;
+            int *labels;
+            local = an_prefetch_get(pf, idx, n, 1, (uint64_t)t->seed, epoch, &x, &labels);
+            if (local) break;
+            /* the next micro-batch, made while this one trains: the rest of this shard, or the
+             * first part of the next step's (with the shard sizes of this step) */
+            if (k + 1 < K || step + 1 < total) {
+                const long nstep = k + 1 < K ? step : step + 1, nepoch = nstep / spe;
+                if (nepoch != epoch && next_epoch != nepoch) {
+                    an_epoch_order(perm_next, train.n, (uint64_t)t->seed, nepoch);
+                    next_epoch = nepoch;
+                }
+                int nf, nn;
+                micro_batch(nepoch != epoch ? perm_next : perm, (nstep % spe) * B, first, count, K, (k + 1) % K, idx_next,
+                            &nn, &nf);
+                an_prefetch_submit(pf, idx_next, nn, 1, (uint64_t)t->seed, nepoch);
+            }
             local = an_step_local(&tr, &plan, x, H, H, labels, n, f, B, step, w_distill, st_step);
             if (K > 1 && local == AN_OK) {
                 /* each micro-batch's gradient is summed on its own, then added: the same
@@ -815,10 +845,11 @@ done:
     free(weights);
     free(spp);
     an_free(acc);
-    an_free(x);
-    free(labels);
+    an_prefetch_free(pf);
     free(perm);
+    free(perm_next);
     free(idx);
+    free(idx_next);
     an_trainer_free(&tr);
     an_supernet_free(&net);
     an_dataset_free(&train);

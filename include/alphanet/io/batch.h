@@ -21,10 +21,14 @@ void an_epoch_order(long *perm, long n, uint64_t seed, long epoch);
  * Sizes differ by at most one; with weights (may be NULL) the shard sizes follow the weights. */
 void an_shard(int B, int P, int r, const double *weights, int *first, int *count);
 
-/* x [c][h][w][nb] (CHWN floats, normalised) from images idx[0..nb) of d.
- * train = 1: random crop after zero padding and horizontal flip as configured, drawn from
- * (seed, epoch, image index); train = 0: the images as they are. */
-void an_make_batch(float *x, int *labels, const an_dataset *d, const long *idx, int nb, const an_data_cfg *dc, int train,
-                   uint64_t seed, long epoch);
+/* x [c][h][w][nb] (CHWN floats, normalised, h x w = d->h x d->w) from samples idx[0..nb) of d.
+ * With AN_AUG_PAD_CROP (small fixed-size images): train = 1 takes a random crop after zero
+ * padding by data.crop_padding and a horizontal flip; train = 0 the images as they are.
+ * With AN_AUG_RRC (photos): train = 1 is torchvision's RandomResizedCrop(h, data.scale,
+ * data.ratio) and a horizontal flip; train = 0 resizes the shorter side to h / data.eval_crop and
+ * takes the centre h x h (image.h). Random draws come from (seed, epoch, sample index) only.
+ * Decoding and resampling run on data.workers threads. Fails on an unreadable or damaged record. */
+an_status an_make_batch(float *x, int *labels, const an_dataset *d, const long *idx, int nb, const an_data_cfg *dc,
+                        int train, uint64_t seed, long epoch);
 
 #endif

@@ -20,7 +20,7 @@
 typedef enum { AN_DISTILL_ALPHA = 0, AN_DISTILL_KL, AN_DISTILL_NONE } an_distill_kind;
 
 typedef struct {
-    char dataset[32];      /* "fashion-mnist" | "hdf5" */
+    char dataset[32];      /* "fashion-mnist" | "hdf5" | "synthetic" */
     char dir[AN_PATH_MAX]; /* folder of the IDX files, or of train.h5 / test.h5 */
     int validation;        /* training images held out for validation */
     int crop_padding;      /* random-crop padding in pixels (0 = no crop) */
@@ -29,7 +29,18 @@ typedef struct {
     float mean[4], std[4];
     long limit;            /* use only the first `limit` training images (0 = all); for tests */
     long test_limit;       /* use only the first `test_limit` test images (0 = all); for quick checks */
+    int augment;           /* AN_AUG_AUTO (by dataset), AN_AUG_PAD_CROP or AN_AUG_RRC */
+    int image_size;        /* side of the images the pipeline delivers (0 = auto) */
+    float eval_crop;       /* evaluation: resize to image_size / eval_crop, centre crop image_size */
+    float scale[2];        /* RandomResizedCrop area fraction range */
+    float ratio[2];        /* RandomResizedCrop aspect ratio range (w / h) */
+    int workers;           /* decoding threads per rank */
+    int prefetch;          /* prepare the next batch in a background thread */
+    long synthetic_images; /* training images of the synthetic data set (test: a tenth) */
 } an_data_cfg;
+
+enum { AN_AUG_AUTO = 0, AN_AUG_PAD_CROP, AN_AUG_RRC };
+const char *an_augment_name(int augment);
 
 typedef struct {
     long seed;

@@ -14,11 +14,18 @@
 #include "alphanet/common.h"
 #include "alphanet/io/checkpoint.h"
 #include "alphanet/io/dataset.h"
+#include "alphanet/io/records.h"
 
 an_status an_h5_write_images(const char *path, const an_dataset *d, const float *mean, const float *std,
                              const char *source);
 /* Reads a file written by an_h5_write_images; mean/std (may be NULL) receive up to 4 values. */
 an_status an_h5_read_images(const char *path, an_dataset *d, float *mean, float *std);
+
+/* Record shards ("alphanet-images" version 2; records.h, docs/formats.md). The writer puts the
+ * shard in place atomically (temporary name, flush, rename). The reader fills everything but
+ * `data`, and sets data_addr to the file address of the contiguous /data for pread(). */
+an_status an_h5_write_records(const char *path, const an_records_shard *s);
+an_status an_h5_read_records_index(const char *path, an_records_shard *s);
 
 /* Checkpoints ("alphanet-checkpoint", version 1; docs/formats.md): every tensor a float32 dataset
  * with the official name and shape, chunked whole and Fletcher-32 checksummed, so any damaged
