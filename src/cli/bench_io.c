@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alphanet/common.h"
+#include "alphanet/io/batch.h"
 #include "alphanet/io/config.h"
 #include "alphanet/io/h5.h"
 #include "alphanet/nn/supernet.h"
@@ -129,5 +130,94 @@ out:
     free(traw);
     an_free(mom);
     an_supernet_free(&net);
+    return rc;
+}
+
+/* `alphanet bench data CONFIG [--set k=v]... [--batch B] [--batches N] [--workers LIST]`: images
+ * per second the input pipeline of CONFIG's data delivers to one rank (read, decode, augment,
+ * normalise; training and evaluation batches), for each number of decoding threads in LIST. */
+int cli_bench_data(int argc, char **argv)
+{
+    const char *path = NULL, *wlist = "1,2";
+    int batch = 32, batches = 8, nset = 0;
+    char *sets[32];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batches") && i + 1 < argc) batches = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--workers") && i + 1 < argc) wlist = argv[++i];
+        else if (!strcmp(argv[i], "--set") && i + 1 < argc && nset < 32) sets[nset++] = argv[++i];
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: alphanet bench data CONFIG [--set section.key=value]... [--batch B (32)] [--batches N (8)]\n"
+                   "                          [--workers LIST (1,2)]\n");
+            return 0;
+        } else if (argv[i][0] != '-' && !path) path = argv[i];
+        else {
+            fprintf(stderr, "alphanet bench data: unknown option '%s' (try --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!path || batch < 1 || batches < 1) {
+        fprintf(stderr, "usage: alphanet bench data CONFIG [--set k=v]... [--batch B] [--batches N] [--workers LIST]\n");
+        return 2;
+    }
+    an_config cfg;
+    if (an_config_load(&cfg, path, nset, sets)) {
+        fprintf(stderr, "alphanet bench data: %s\n", an_error_message());
+        return 2;
+    }
+    an_dataset train, test;
+    if (an_data_load(&cfg, &train, NULL, &test)) {
+        fprintf(stderr, "alphanet bench data: %s\n", an_error_message());
+        return 1;
+    }
+    const char *kind = train.rec ? (train.rec->encoding == AN_ENC_JPEG ? "JPEG records" : "raw-pixel records")
+                                 : train.synthetic ? "synthetic images" : "images in memory";
+    printf("input pipeline of %s: %s (%s), %ld training images, delivered at %dx%dx%d, augment %s; batch %d, %d batches\n",
+           path, cfg.data.dataset, kind, train.n, train.h, train.w, train.c, an_augment_name(train.augment), batch, batches);
+    printf("%8s %14s %14s %14s\n", "workers", "train img/s", "eval img/s", "ms per batch");
+    long *perm = malloc((size_t)train.n * sizeof(long)), *idx = malloc((size_t)batch * sizeof(long));
+    float *x = an_alloc((size_t)train.c * train.h * train.w * batch * sizeof(float));
+    int *labels = malloc((size_t)batch * sizeof(int));
+    int rc = 1;
+    if (!perm || !idx || !x || !labels) goto out;
+    an_epoch_order(perm, train.n, 1, 0);
+    for (const char *p = wlist; *p;) {
+        char *end;
+        const long w = strtol(p, &end, 10);
+        if (end == p || w < 1 || w > 256) {
+            fprintf(stderr, "alphanet bench data: --workers takes a list like 1,2\n");
+            rc = 2;
+            goto out;
+        }
+        p = *end == ',' ? end + 1 : end;
+        an_data_cfg dc = cfg.data;
+        dc.workers = (int)w;
+        double sec[2] = {0, 0};
+        for (int tr = 1; tr >= 0; tr--) {
+            const an_dataset *d = tr ? &train : &test;
+            /* one batch of warm-up (page cache, buffers), then the timed ones */
+            for (int b = -1; b < batches; b++) {
+                for (int j = 0; j < batch; j++)
+                    idx[j] = tr ? perm[((long)(b + 1) * batch + j) % train.n] : ((long)(b + 1) * batch + j) % d->n;
+                const double t0 = an_now();
+                if (an_make_batch(x, labels, d, idx, batch, &dc, tr, 1, 0)) {
+                    fprintf(stderr, "alphanet bench data: %s\n", an_error_message());
+                    goto out;
+                }
+                if (b >= 0) sec[tr] += an_now() - t0;
+            }
+        }
+        const double n = (double)batch * batches;
+        printf("%8ld %14.0f %14.0f %14.1f\n", w, n / sec[1], n / sec[0], 1e3 * sec[1] / batches);
+        fflush(stdout);
+    }
+    rc = 0;
+out:
+    free(perm);
+    free(idx);
+    an_free(x);
+    free(labels);
+    an_dataset_free(&train);
+    an_dataset_free(&test);
     return rc;
 }
