@@ -83,6 +83,11 @@ run "eval of the trained supernet on the test shards" 0 "top1" "$bin" eval "$ck"
 run "pad-crop on photos is refused" 2 "pad-crop needs images of one size" "$bin" train "$config" \
   --set data.dir="$work/d1" --set data.augment=pad-crop --set run.dir="$work/rx"
 
+# the input benchmarks on these shards
+run "bench data" 0 "       2 " "$bin" bench data "$config" --set data.dir="$work/d1" --batch 8 --batches 2
+run "bench records, 2 ranks (pread, MPI-IO)" 0 "MPI-IO collective" \
+  "$mpiexec" -np 2 "${mpiflags[@]}" "$bin" bench records "$work/d1" --batch 16 --batches 2
+
 # damaged and incomplete sets
 cp -r "$work/d1" "$work/dd"
 f="$work/dd/train-00002-of-00005.h5"

@@ -414,10 +414,12 @@ int cli_bench(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "comm")) return cli_bench_comm(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "checkpoint")) return cli_bench_checkpoint(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "data")) return cli_bench_data(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "records")) return cli_bench_records(argc - 1, argv + 1);
     fprintf(stderr, "usage: alphanet bench kernels [--batch N] [--quick]\n"
                     "       [mpirun -np P] alphanet bench step CONFIG [--batch N] [--steps K] [--json] [--set k=v]...\n"
                     "       mpirun -np P alphanet bench comm [--max-bytes B] [--reps N]\n"
                     "       alphanet bench checkpoint CONFIG [--dir D] [--reps N]\n"
-                    "       alphanet bench data CONFIG [--set k=v]... [--batch B] [--batches N] [--workers LIST]\n");
+                    "       alphanet bench data CONFIG [--set k=v]... [--batch B] [--batches N] [--workers LIST]\n"
+                    "       [mpirun -np P] alphanet bench records DIR [--split S] [--batch B] [--batches N]\n");
     return 2;
 }

@@ -10,11 +10,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "alphanet/common.h"
+#include "alphanet/dist/comm.h"
 #include "alphanet/io/batch.h"
 #include "alphanet/io/config.h"
 #include "alphanet/io/h5.h"
+#include "alphanet/io/records.h"
 #include "alphanet/nn/supernet.h"
 #include "cli.h"
 
@@ -220,4 +223,168 @@ out:
     an_dataset_free(&train);
     an_dataset_free(&test);
     return rc;
+}
+
+/* ---- bench records: pread against MPI-IO ---- */
+
+typedef struct {
+    long shard_of;
+    int64_t off, len;
+    long rec;
+} range;
+
+static int cmp_range(const void *a, const void *b)
+{
+    const range *x = a, *y = b;
+    if (x->shard_of != y->shard_of) return x->shard_of < y->shard_of ? -1 : 1;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+static void evict(const an_records *r)
+{
+    for (int k = 0; k < r->nshards; k++) posix_fadvise(r->fd[k], 0, 0, POSIX_FADV_DONTNEED);
+}
+
+/* `[mpirun -np P] alphanet bench records DIR [--split S] [--batch B] [--batches N]`: every rank
+ * reads its part of N global batches of a random epoch order, by three methods: pread() per
+ * record (what training does), MPI-IO reads per record, and one collective MPI-IO read per shard
+ * and batch; each with a cold page cache (the shards' pages dropped) and a warm one. */
+int cli_bench_records(int argc, char **argv)
+{
+    const char *dir = NULL, *split = "train";
+    int batch = 256, batches = 8;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batches") && i + 1 < argc) batches = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--split") && i + 1 < argc) split = argv[++i];
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: [mpirun -np P] alphanet bench records DIR [--split train|test] [--batch B (256)] [--batches N (8)]\n");
+            return 0;
+        } else if (argv[i][0] != '-' && !dir) dir = argv[i];
+        else {
+            fprintf(stderr, "alphanet bench records: unknown option '%s' (try --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!dir || batch < 1 || batches < 1) {
+        fprintf(stderr, "usage: alphanet bench records DIR [--split S] [--batch B] [--batches N]\n");
+        return 2;
+    }
+    an_comm comm;
+    if (an_comm_init(&comm, NULL, NULL)) {
+        fprintf(stderr, "alphanet bench records: %s\n", an_error_message());
+        return 1;
+    }
+    const int P = comm.size, root = comm.rank == 0;
+    an_records r;
+    an_status st = an_records_open(&r, dir, split);
+    if ((st = an_comm_agree(&comm, st))) {
+        if (root) fprintf(stderr, "alphanet bench records: %s\n", an_error_message());
+        an_comm_finalize(&comm);
+        return 1;
+    }
+    if ((long)batch * batches > r.n) batches = (int)(r.n / batch) > 0 ? (int)(r.n / batch) : 1;
+    if (batch > r.n) batch = (int)r.n;
+    an_comm_file **mf = calloc((size_t)r.nshards, sizeof *mf);
+    long *perm = malloc((size_t)r.n * sizeof(long));
+    range *rg = malloc((size_t)batch * sizeof(range));
+    int64_t *off = malloc((size_t)batch * sizeof(int64_t)), *len = malloc((size_t)batch * sizeof(int64_t));
+    size_t cap = 0, buf_cap = 0;
+    uint8_t *one = NULL, *buf = NULL;
+    for (int k = 0; k < r.nshards && !st; k++) {
+        char path[1200];
+        an_records_shard_path(path, sizeof path, dir, split, k, r.nshards);
+        st = an_comm_file_open(&comm, path, &mf[k]);
+    }
+    if (!mf || !perm || !rg || !off || !len) st = an_error(AN_ERR_NOMEM, "out of memory");
+    if ((st = an_comm_agree(&comm, st))) goto out;
+    an_epoch_order(perm, r.n, 3, 0);
+    static const char *const names[3] = {"pread per record", "MPI-IO per record", "MPI-IO collective"};
+    double res[3][2][2]; /* method, cold/warm, {seconds summed over ranks, bytes summed} */
+    memset(res, 0, sizeof res);
+    for (int pass = 0; pass < 2; pass++)
+        for (int m = 0; m < 3 && !st; m++) {
+            if (pass == 0) evict(&r);
+            if ((st = an_comm_barrier(&comm))) goto out;
+            double t = 0, bytes = 0;
+            for (int b = 0; b < batches && !st; b++) {
+                int first, count;
+                an_shard(batch, P, comm.rank, NULL, &first, &count);
+                for (int j = 0; j < count; j++) {
+                    const long i = perm[(long)b * batch + first + j];
+                    int lo = 0, hi = r.nshards - 1;
+                    while (lo < hi) {
+                        const int mid = (lo + hi + 1) / 2;
+                        if (r.shard[mid].first <= i) lo = mid;
+                        else hi = mid - 1;
+                    }
+                    const an_records_shard *s = &r.shard[lo];
+                    const long q = i - s->first;
+                    rg[j] = (range){lo, s->data_addr + s->offsets[q], s->offsets[q + 1] - s->offsets[q], i};
+                }
+                qsort(rg, (size_t)count, sizeof *rg, cmp_range);
+                size_t need = 0;
+                for (int j = 0; j < count; j++) need += (size_t)rg[j].len;
+                if (need > buf_cap) {
+                    free(buf);
+                    buf = malloc(need);
+                    buf_cap = need;
+                }
+                const double t0 = an_now();
+                if (m == 0) {
+                    for (int j = 0; j < count && !st; j++) {
+                        size_t l;
+                        st = an_records_read(&r, rg[j].rec, &one, &cap, &l, NULL);
+                        bytes += (double)l;
+                    }
+                } else {
+                    size_t at = 0;
+                    for (int k = 0, j = 0; k < r.nshards && !st; k++) {
+                        int n = 0;
+                        while (j + n < count && rg[j + n].shard_of == k) off[n] = rg[j + n].off, len[n] = rg[j + n].len, n++;
+                        if (n || m == 2) st = an_comm_file_read_ranges(mf[k], n, off, len, buf + at, m == 2);
+                        for (int e = 0; e < n; e++) {
+                            const an_records_shard *s = &r.shard[k];
+                            const long q = rg[j + e].rec - s->first;
+                            if ((uint32_t)crc32(0L, buf + at, (uInt)len[e]) != s->crc[q])
+                                st = an_error(AN_ERR_FORMAT, "record %ld: CRC mismatch after an MPI-IO read", rg[j + e].rec);
+                            at += (size_t)len[e];
+                        }
+                        j += n;
+                    }
+                    bytes += (double)at;
+                }
+                t += an_now() - t0;
+            }
+            double v[2] = {t, bytes};
+            if ((st = an_comm_agree(&comm, st)) || (st = an_comm_allreduce_sum_f64(&comm, v, 2))) goto out;
+            res[m][pass][0] = v[0], res[m][pass][1] = v[1];
+        }
+    if (root) {
+        printf("records of %s/%s: %ld images in %d shard(s); %d rank(s), each reading its part of %d batches of %d\n", dir,
+               split, r.n, r.nshards, P, batches, batch);
+        printf("%-20s %14s %12s %14s %12s\n", "per rank", "cold img/s", "cold MB/s", "warm img/s", "warm MB/s");
+        const double imgs = (double)batch * batches;
+        for (int m = 0; m < 3; m++) {
+            printf("%-20s", names[m]);
+            for (int pass = 0; pass < 2; pass++) {
+                const double sec = res[m][pass][0] / P; /* mean seconds per rank */
+                printf(" %14.0f %12.1f", imgs / P / sec, res[m][pass][1] / P / sec / 1e6);
+            }
+            putchar('\n');
+        }
+    }
+out:
+    if (st && (root || strncmp(an_error_message(), "rank ", 5))) fprintf(stderr, "alphanet bench records: %s\n", an_error_message());
+    for (int k = 0; mf && k < r.nshards; k++) an_comm_file_close(mf[k]);
+    free(mf);
+    free(perm);
+    free(rg);
+    free(off);
+    free(len);
+    free(one);
+    free(buf);
+    an_records_close(&r);
+    an_comm_finalize(&comm);
+    return st ? 1 : 0;
 }

@@ -7,6 +7,7 @@ int cli_bench(int argc, char **argv);
 int cli_bench_comm(int argc, char **argv);
 int cli_bench_checkpoint(int argc, char **argv);
 int cli_bench_data(int argc, char **argv);
+int cli_bench_records(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_data(int argc, char **argv);
 int cli_info(int argc, char **argv);

@@ -109,6 +109,72 @@ an_status an_comm_barrier(const an_comm *c)
 
 void an_comm_abort(const an_comm *c, int code) { MPI_Abort(MPI_COMM_WORLD, code); }
 
+struct an_comm_file {
+    MPI_File fh;
+    char path[1024];
+};
+
+an_status an_comm_file_open(const an_comm *c, const char *path, an_comm_file **out)
+{
+    (void)c;
+    an_comm_file *f = calloc(1, sizeof *f);
+    if (!f) return an_error(AN_ERR_NOMEM, "out of memory");
+    snprintf(f->path, sizeof f->path, "%s", path);
+    int rc = MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_RDONLY, MPI_INFO_NULL, &f->fh);
+    if (rc != MPI_SUCCESS) {
+        free(f);
+        return mpi_fail(rc, "MPI_File_open");
+    }
+    *out = f;
+    return AN_OK;
+}
+
+an_status an_comm_file_read_ranges(an_comm_file *f, int n, const int64_t *off, const int64_t *len, void *buf,
+                                   int collective)
+{
+    int rc;
+    if (!collective) {
+        char *p = buf;
+        for (int i = 0; i < n; i++) {
+            if ((rc = MPI_File_read_at(f->fh, (MPI_Offset)off[i], p, (int)len[i], MPI_BYTE, MPI_STATUS_IGNORE)) !=
+                MPI_SUCCESS)
+                return mpi_fail(rc, "MPI_File_read_at");
+            p += len[i];
+        }
+        return AN_OK;
+    }
+    /* an hindexed view of this rank's ranges; MPI wants them in increasing order, which the
+     * caller's sorted offsets give */
+    int *bl = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    MPI_Aint *disp = malloc(sizeof(MPI_Aint) * (size_t)(n ? n : 1));
+    if (!bl || !disp) {
+        free(bl);
+        free(disp);
+        return an_error(AN_ERR_NOMEM, "out of memory");
+    }
+    long long total = 0;
+    for (int i = 0; i < n; i++) bl[i] = (int)len[i], disp[i] = (MPI_Aint)off[i], total += len[i];
+    MPI_Datatype view;
+    rc = MPI_Type_create_hindexed(n, bl, disp, MPI_BYTE, &view);
+    if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&view);
+    if (rc == MPI_SUCCESS) rc = MPI_File_set_view(f->fh, 0, MPI_BYTE, view, "native", MPI_INFO_NULL);
+    if (rc == MPI_SUCCESS) rc = MPI_File_read_all(f->fh, buf, (int)total, MPI_BYTE, MPI_STATUS_IGNORE);
+    /* back to the plain byte view, for read_at's absolute offsets */
+    const int rc2 = MPI_File_set_view(f->fh, 0, MPI_BYTE, MPI_BYTE, "native", MPI_INFO_NULL);
+    if (rc == MPI_SUCCESS) rc = rc2;
+    MPI_Type_free(&view);
+    free(bl);
+    free(disp);
+    return rc == MPI_SUCCESS ? AN_OK : mpi_fail(rc, "MPI_File_read_all");
+}
+
+void an_comm_file_close(an_comm_file *f)
+{
+    if (!f) return;
+    MPI_File_close(&f->fh);
+    free(f);
+}
+
 /* ---- the group interface for the training code ---- */
 
 static an_status g_sum_f32(void *ctx, float *buf, size_t n) { return an_comm_allreduce_sum_f32(ctx, buf, n, 1.0f); }

@@ -7,6 +7,7 @@
 #      resumes from the newest checkpoint and finishes;
 # and checks that job 2 was requeued exactly once and ends with bit-for-bit the reference's
 # parameters (the digests `alphanet info` prints), with no more checkpoints than configured.
+# Then slurm/import.sbatch converts a generated photo folder on 2 tasks.
 #   test_slurm_train.sh ALPHANET SOURCE_DIR
 set -uo pipefail
 bin="$(realpath "$1")" src="$(realpath "$2")"
@@ -91,5 +92,14 @@ echo "final parameters: reference $d_ref, stopped and resumed $d_sig"
 check "reference final checkpoint verified" [ -n "$d_ref" ]
 check "stopped + requeued + resumed = uninterrupted, bit for bit" [ -n "$d_sig" -a "$d_sig" = "$d_ref" ]
 check "at most 2 checkpoints kept" [ "$(ls "$work/sig/checkpoints" | grep -c '^ckpt-')" -le 2 ]
+# 3. slurm/import.sbatch: a generated photo folder converted by 2 tasks
+"$(dirname "$bin")/tests/make_photos" "$work/photos" 3 10 > /dev/null
+imp=$(sbatch --parsable --ntasks=2 --time=10 --chdir="$src" --output="$work/import.out" \
+  "$src/slurm/import.sbatch" "$work/photos" "$work/shards" --shard-images 8 --size 48)
+jobs+=("$imp")
+check "import job completed" [ "$(wait_done "$imp" 120)" = COMPLETED ]
+sed 's/^/  | /' "$work/import.out" | head -12
+check "import on 2 ranks: 4 training and 2 test shards" \
+  [ "$(ls "$work/shards" | grep -c '^train-0000[0-3]-of-00004\.h5$')" = 4 -a "$(ls "$work/shards" | grep -c '^test-0000[01]-of-00002\.h5$')" = 2 ]
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,6 +9,7 @@
 #define ALPHANET_DIST_COMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "alphanet/common.h"
 
@@ -38,6 +39,17 @@ an_status an_comm_agree(const an_comm *c, an_status local);
 an_status an_comm_barrier(const an_comm *c);
 /* Ends the whole job immediately with `code` (last resort: a rank that cannot take part). */
 void an_comm_abort(const an_comm *c, int code);
+
+/* MPI-IO reads of byte ranges of a file (used to measure MPI-IO against plain pread for the
+ * record shards; docs/data.md). Open and close are collective over all ranks. read_ranges reads
+ * n ranges (off[i], len[i]) one after the other into buf: collective = 1 through an hindexed file
+ * view and MPI_File_read_all (every rank calls, n may be 0), collective = 0 with one
+ * MPI_File_read_at per range. */
+typedef struct an_comm_file an_comm_file;
+an_status an_comm_file_open(const an_comm *c, const char *path, an_comm_file **f);
+an_status an_comm_file_read_ranges(an_comm_file *f, int n, const int64_t *off, const int64_t *len, void *buf,
+                                   int collective);
+void an_comm_file_close(an_comm_file *f);
 
 /* The training code's view of the communicator (train/group.h): function pointers over MPI. */
 #include "alphanet/train/group.h"
