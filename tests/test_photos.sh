@@ -72,6 +72,14 @@ run "train on shards, no prefetch" 0 "done: 12 steps" "$bin" train "$config" "${
 strip() { sed -e 's/"img_s":[0-9.e+]*//' "$1"; }
 cmp -s <(strip "$work/r1/metrics.jsonl") <(strip "$work/r0/metrics.jsonl")
 check "prefetch and 2 workers change nothing (identical metrics)" $? "$(diff <(strip "$work/r1/metrics.jsonl") <(strip "$work/r0/metrics.jsonl") | head -3)"
+run "train on shards, stopped after 5 steps" 0 "done: 5 steps" "$bin" train "$config" "${common[@]}" \
+  --set run.dir="$work/rp" --set train.max_steps=5
+run "... and resumed to the end" 0 "done: 12 steps" "$bin" train "$config" "${common[@]}" --set run.dir="$work/rp" \
+  --resume auto
+digest() { "$bin" info "$1" | sed -n 's/^digest *\([0-9a-f]*\).*/\1/p'; }
+d_full="$(digest "$work/r1/checkpoints/ckpt-000000012.h5")" d_resumed="$(digest "$work/rp/checkpoints/ckpt-000000012.h5")"
+[ -n "$d_full" ] && [ "$d_full" = "$d_resumed" ]
+check "stopped + resumed = uninterrupted, bit for bit ($d_full, $d_resumed)" $?
 run "train on shards, 2 ranks" 0 "done: 12 steps" \
   "$mpiexec" -np 2 "${mpiflags[@]}" "$bin" train "$config" "${common[@]}" --set run.dir="$work/r2"
 run "train on raw-pixel shards" 0 "done: 12 steps" "$bin" train "$config" --set data.dir="$work/draw" \
