@@ -7,7 +7,8 @@
  *     for bit, whatever P (the augmentation depends on (seed, epoch, sample) only);
  *   - the same batch twice is identical, another epoch differs, 1 and 2 decoding workers agree;
  *   - the background prefetcher gives the batch get() asks for, even after a wrong prediction;
- *   - a set with a shard from another import, or a missing one, is refused with its name.
+ *   - a set with a shard from another import, or a missing one, or a shard whose offsets, labels
+ *     or shapes are inconsistent, is refused with the shard's name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,9 @@
 static int side(long i, int which) { return 9 + (int)((i * (which ? 7 : 13)) % 23); }
 static uint8_t pixel(long i, int y, int x, int c) { return (uint8_t)(i * 31 + y * 7 + x * 3 + c * 50 + (x * y) % 17); }
 
-static an_status write_split(const char *dir, const char *split, long first_shard_n)
+/* damage (in shard 1): 0 none, 1 offsets going backwards, 2 a label out of range, 3 a raw record
+ * whose size disagrees with its shape */
+static an_status write_split(const char *dir, const char *split, long first_shard_n, int damage)
 {
     long bounds[SHARDS + 1] = {0, first_shard_n, first_shard_n + 5, N};
     for (int k = 0; k < SHARDS; k++) {
@@ -60,6 +63,9 @@ static an_status write_split(const char *dir, const char *split, long first_shar
             at += (size_t)h * w * 3;
             s.offsets[j + 1] = (int64_t)at;
         }
+        if (k == 1 && damage == 1) s.offsets[2] = s.offsets[1] - 1;
+        if (k == 1 && damage == 2) s.labels[1] = 5;
+        if (k == 1 && damage == 3) s.shapes[3] += 1;
         char path[512];
         an_records_shard_path(path, sizeof path, dir, split, k, SHARDS);
         an_status st = an_h5_write_records(path, &s);
@@ -85,8 +91,8 @@ int main(int argc, char **argv)
     an_status st = AN_OK;
     if (root) {
         mkdir(dir, 0777);
-        st = write_split(dir, "train", 11);
-        if (!st) st = write_split(dir, "test", 20);
+        st = write_split(dir, "train", 11, 0);
+        if (!st) st = write_split(dir, "test", 20, 0);
     }
     st = an_comm_agree(&c, st);
     CHECK_MSG(st == AN_OK, "writing shards: %s", an_error_message());
@@ -189,7 +195,7 @@ int main(int argc, char **argv)
         char other[160], a[512], b[512];
         snprintf(other, sizeof other, "%s/other", dir);
         mkdir(other, 0777);
-        CHECK(write_split(other, "train", 12) == AN_OK); /* other shard bounds */
+        CHECK(write_split(other, "train", 12, 0) == AN_OK); /* other shard bounds */
         an_records_shard_path(a, sizeof a, other, "train", 1, SHARDS);
         an_records_shard_path(b, sizeof b, dir, "train", 1, SHARDS);
         CHECK(rename(a, b) == 0);
@@ -201,6 +207,17 @@ int main(int argc, char **argv)
         st = an_records_open(&r, dir, "train");
         CHECK_MSG(st == AN_ERR_IO && strstr(an_error_message(), "train-00001-of-00003.h5"), "%s", an_error_message());
         if (!st) an_records_close(&r);
+        for (int damage = 1; damage <= 3; damage++) {
+            char bad[160];
+            snprintf(bad, sizeof bad, "%s/bad%d", dir, damage);
+            mkdir(bad, 0777);
+            CHECK(write_split(bad, "train", 11, damage) == AN_OK);
+            st = an_records_open(&r, bad, "train");
+            CHECK_MSG(st == AN_ERR_FORMAT && strstr(an_error_message(), "train-00001-of-00003.h5") &&
+                          strstr(an_error_message(), "record 1 is inconsistent"), "damage %d: %s", damage,
+                      an_error_message());
+            if (!st) an_records_close(&r);
+        }
     }
     an_comm_finalize(&c);
     return t_summary(__FILE__);
