@@ -38,7 +38,7 @@ run() { # build-dir build-type
 fuzz() {
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DALPHANET_FUZZ=ON \
     -DALPHANET_FUZZ_SECONDS="${FUZZ_SECONDS:-10}" > /dev/null
-  cmake --build build-fuzz -j "$jobs" --target fuzz_config fuzz_arch fuzz_idx
+  cmake --build build-fuzz -j "$jobs" --target fuzz_config fuzz_arch fuzz_idx fuzz_image
   ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
 }
 

@@ -15,14 +15,22 @@
 
 static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
-static herr_t attr_int(hid_t obj, const char *name, int v)
+static herr_t attr_scalar(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v)
 {
     hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t r = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT, &v);
+    hid_t a = H5Acreate2(obj, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t r = a < 0 ? -1 : H5Awrite(a, mem_type, v);
     if (a >= 0) H5Aclose(a);
     H5Sclose(sp);
     return r;
+}
+
+static herr_t attr_int(hid_t obj, const char *name, int v) { return attr_scalar(obj, name, H5T_NATIVE_INT, H5T_NATIVE_INT, &v); }
+
+static herr_t attr_long(hid_t obj, const char *name, long v)
+{
+    const long long x = v;
+    return attr_scalar(obj, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &x);
 }
 
 static herr_t attr_floats(hid_t obj, const char *name, const float *v, int n)
@@ -72,14 +80,17 @@ static int read_attr_str(hid_t obj, const char *name, char *out, size_t cap)
     return ok;
 }
 
-static int read_attr_int(hid_t obj, const char *name, int *v)
+/* a scalar attribute read as mem_type; -1 if absent or unreadable */
+static int read_attr_scalar(hid_t obj, const char *name, hid_t mem_type, void *v)
 {
     if (H5Aexists(obj, name) <= 0) return -1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    int r = H5Aread(a, H5T_NATIVE_INT, v) < 0 ? -1 : 0;
+    int r = H5Aread(a, mem_type, v) < 0 ? -1 : 0;
     H5Aclose(a);
     return r;
 }
+
+static int read_attr_int(hid_t obj, const char *name, int *v) { return read_attr_scalar(obj, name, H5T_NATIVE_INT, v); }
 
 static int read_attr_floats(hid_t obj, const char *name, float *v, int max)
 {
@@ -94,24 +105,11 @@ static int read_attr_floats(hid_t obj, const char *name, float *v, int max)
     return r;
 }
 
-static herr_t attr_long(hid_t obj, const char *name, long v)
-{
-    long long x = v;
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t r = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LLONG, &x);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return r;
-}
 
 static int read_attr_long(hid_t obj, const char *name, long *v)
 {
-    if (H5Aexists(obj, name) <= 0) return -1;
     long long x = 0;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    int r = H5Aread(a, H5T_NATIVE_LLONG, &x) < 0 ? -1 : 0;
-    H5Aclose(a);
+    const int r = read_attr_scalar(obj, name, H5T_NATIVE_LLONG, &x);
     *v = (long)x;
     return r;
 }

@@ -17,11 +17,21 @@ void an_image_free(an_image *im)
     memset(im, 0, sizeof *im);
 }
 
+/* larger photos than this are taken for damaged headers (ImageNet's largest has 16 M pixels) */
+#define MAX_PIXELS (100L * 1000 * 1000)
+
+static an_status check_size(long h, long w, const char *what)
+{
+    if (h <= 0 || w <= 0 || h > 65535 || w > 65535 || h * w > MAX_PIXELS)
+        return an_error(AN_ERR_FORMAT, "%s: implausible image size %ld x %ld (at most %ld pixels)", what, w, h, MAX_PIXELS);
+    return AN_OK;
+}
+
 static an_status reserve(an_image *im, int h, int w, int c, const char *what)
 {
     const size_t need = (size_t)h * w * c;
-    if (h <= 0 || w <= 0 || h > 65535 || w > 65535)
-        return an_error(AN_ERR_FORMAT, "%s: implausible image size %d x %d", what, w, h);
+    an_status st = check_size(h, w, what);
+    if (st) return st;
     if (need > im->cap) {
         uint8_t *p = realloc(im->px, need);
         if (!p) return an_error(AN_ERR_NOMEM, "%s: cannot allocate %zu bytes for the pixels", what, need);
@@ -69,6 +79,10 @@ static an_status decode_jpeg(an_image *im, const uint8_t *bytes, size_t len, int
     jpeg_create_decompress(&ci);
     jpeg_mem_src(&ci, bytes, (unsigned long)len);
     jpeg_read_header(&ci, TRUE);
+    if ((st = check_size((long)ci.image_height, (long)ci.image_width, what))) {
+        jpeg_destroy_decompress(&ci);
+        return st;
+    }
     const int cmyk = ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK;
     if (cmyk) ci.out_color_space = JCS_CMYK;
     else ci.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
