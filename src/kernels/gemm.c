@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scratch.h"
+
 static pthread_once_t blis_once = PTHREAD_ONCE_INIT;
 
 static void choose_blis_kernels(void)
@@ -41,6 +43,44 @@ static inline void blis_setup(void) { pthread_once(&blis_once, choose_blis_kerne
 
 static double gemm_min_out(void);
 
+/* BLIS on `nt` threads. Its typed API takes non-const pointers but does not write A, B, alpha
+ * or beta. */
+static void gemm_threads(int nt, int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                         const float *b, ptrdiff_t rsb, ptrdiff_t csb, float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
+{
+    rntm_t rntm = BLIS_RNTM_INITIALIZER;
+    bli_rntm_set_num_threads(nt, &rntm);
+    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b, rsb, csb, &beta,
+                 c, rsc, csc, NULL, &rntm);
+}
+
+/* A GEMM with a small C and a long k as KSPLIT products over fixed pieces of k, on the kernel
+ * threads, each into its own buffer, then C = beta C + alpha (P0 + P1 + ...) summed in piece
+ * order. The pieces do not depend on the number of threads, so neither does the result. Returns
+ * 0 (nothing done) when the scratch cannot be had. */
+#define KSPLIT 4
+#define KSPLIT_MIN_K 256
+static int ksplit(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                  ptrdiff_t rsb, ptrdiff_t csb, float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc, int nt)
+{
+    const size_t mn = (size_t)m * n;
+    float *part = an_scratch(2, KSPLIT * mn); /* the calling thread's; shared with the team below */
+    if (!part) return 0;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
+    for (int q = 0; q < KSPLIT; q++) {
+        const int k0 = (int)((long)k * q / KSPLIT), k1 = (int)((long)k * (q + 1) / KSPLIT);
+        gemm_threads(1, m, n, k1 - k0, 1.0f, a + k0 * csa, rsa, csa, b + k0 * rsb, rsb, csb, 0.0f, part + q * mn, n, 1);
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float v = part[(size_t)i * n + j];
+            for (int q = 1; q < KSPLIT; q++) v += part[q * mn + (size_t)i * n + j];
+            float *cij = c + i * rsc + j * csc;
+            *cij = alpha * v + (beta == 0.0f ? 0.0f : beta * *cij);
+        }
+    return 1;
+}
+
 const char *an_gemm_kernel_name(void)
 {
     blis_setup();
@@ -63,17 +103,15 @@ void an_sgemm(int m, int n, int k, float alpha,
     }
     blis_setup();
     /* Threads for this call: BLIS splits the rows and columns of C, so a GEMM with a small C (a
-     * 1x1 convolution's weight gradient: C is cout x cin, k = batch x pixels) or few flops runs
-     * on one thread. Threading every GEMM made the default space's 1 x 2-thread step slower in
-     * GEMMs than 1 x 1 at batch 64 (115 against 97 ms); with this rule 96 ms, and at batch 256
-     * 393 ms against 476 on one thread. ALPHANET_GEMM_MIN_OUT overrides the 16384 elements. */
-    rntm_t rntm = BLIS_RNTM_INITIALIZER;
+     * 1x1 convolution's weight gradient: C is cout x cin, k = batch x pixels) gains nothing from
+     * BLIS's threads (threading every GEMM made the default space's 1 x 2-thread step slower in
+     * GEMMs than 1 x 1 at batch 64: 115 against 97 ms). Such a GEMM with a long k is cut along k
+     * instead (ksplit). ALPHANET_GEMM_MIN_OUT overrides the 16384 elements. */
     const int nt = an_kernel_threads();
-    const int split = (double)m * n >= gemm_min_out() && 2.0 * m * n * k >= 4e6;
-    bli_rntm_set_num_threads(nt > 1 && split ? nt : 1, &rntm);
-    /* BLIS's typed API takes non-const pointers but does not write A, B, alpha or beta. */
-    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha,
-                 (float *)a, rsa, csa, (float *)b, rsb, csb, &beta, c, rsc, csc, NULL, &rntm);
+    const int big = 2.0 * m * n * k >= 4e6, wide = (double)m * n >= gemm_min_out();
+    if (big && !wide && k >= KSPLIT * KSPLIT_MIN_K && ksplit(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, nt))
+        return;
+    gemm_threads(nt > 1 && big && wide ? nt : 1, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
 }
 
 void an_sgemm_ref(int m, int n, int k, float alpha,
