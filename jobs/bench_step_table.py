@@ -28,10 +28,11 @@ def main(path):
         for p in (d, b):
             if p and [round(m, 3) for m in p["mflops"]] != [round(m, 3) for m in r["mflops"]]:
                 sys.exit("MFLOPs of the PyTorch peer differ from alphanet's: not the same archs")
-        cell = lambda p: "%.0f" % p["images_per_s"] if p else "-"
+        ips = lambda v: "%.0f" % v if v >= 100 else "%.3g" % v  # 3 digits for slow configs
+        cell = lambda p: ips(p["images_per_s"]) if p else "-"
         ratio = lambda p: "%.2f" % (r["images_per_s"] / p["images_per_s"]) if p else "-"
-        print("| %s | %d | %d x %d | %.0f | %.1f | %.0f%% | %s | %s | %s | %s |" % (
-            r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], r["images_per_s"], r["gflops"],
+        print("| %s | %d | %d x %d | %s | %.1f | %.0f%% | %s | %s | %s | %s |" % (
+            r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], ips(r["images_per_s"]), r["gflops"],
             100 * r["gflops"] / r["sgemm_gflops"], cell(d), cell(b), ratio(d), ratio(b)))
 
     print("\nScaling against twice the 1 rank x 1 thread speed:")
