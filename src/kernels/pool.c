@@ -2,6 +2,8 @@
  * activations: the loops over the n samples of a pixel are the vector loops (see pool.h). */
 #include "alphanet/kernels/pool.h"
 
+#include "alphanet/kernels/gemm.h"
+
 #include <string.h>
 
 void an_avgpool2_forward(float *y, const float *x, int c, int n, int h, int w, int pad)
@@ -55,6 +57,8 @@ void an_avgpool2_backward(float *dx, const float *dy, int c, int n, int h, int w
 void an_gap_forward(float *y, const float *x, int c, int n, int hw)
 {
     const float inv = 1.0f / (float)hw;
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * hw * n >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         float *restrict acc = y + (ptrdiff_t)ch * n;
         const float *xc = x + (ptrdiff_t)ch * hw * n;
@@ -70,6 +74,8 @@ void an_gap_forward(float *y, const float *x, int c, int n, int hw)
 void an_gap_backward(float *dx, const float *dy, int c, int n, int hw)
 {
     const float inv = 1.0f / (float)hw;
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * hw * n >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *restrict g = dy + (ptrdiff_t)ch * n;
         float *dxc = dx + (ptrdiff_t)ch * hw * n;
