@@ -99,17 +99,24 @@ run "bench records, 2 ranks (pread, MPI-IO)" 0 "MPI-IO collective" \
 # damaged and incomplete sets
 cp -r "$work/d1" "$work/dd"
 f="$work/dd/train-00002-of-00005.h5"
-# one byte in the middle of the records (/data is the bulk of the file)
-python3 - "$f" <<'PY'
+# flip FILE: one byte inside a JPEG record past the metadata (/data is the bulk of the file)
+flip() {
+  python3 - "$1" <<'PY'
 import sys
 p = sys.argv[1]
 b = bytearray(open(p, "rb").read())
-i = b.find(b"\xff\xd8\xff", len(b) // 3)  # a JPEG record past the metadata
+i = b.find(b"\xff\xd8\xff", len(b) // 3)
 b[i + 200] ^= 0x55
 open(p, "wb").write(b)
 PY
+}
+flip "$f"
 run "a damaged record stops training, naming the shard" 1 "train-00002-of-00005.h5" \
   "$bin" train "$config" --set data.dir="$work/dd" --set train.epochs=2 --set run.dir="$work/rd"
+cp -r "$work/d1" "$work/de"
+flip "$work/de/test-00001-of-00002.h5"
+run "a damaged record stops a 2-rank evaluation on every rank (no hang)" 1 "test-00001-of-00002.h5" \
+  timeout 120 "$mpiexec" -np 2 "${mpiflags[@]}" "$bin" eval "$ck" --set data.dir="$work/de"
 cp -r "$work/d1" "$work/dm"
 rm "$work/dm/train-00003-of-00005.h5"
 run "a missing shard is reported" 1 "train-00003-of-00005.h5" \

@@ -291,23 +291,27 @@ int cli_bench_records(int argc, char **argv)
     int64_t *off = malloc((size_t)batch * sizeof(int64_t)), *len = malloc((size_t)batch * sizeof(int64_t));
     size_t cap = 0, buf_cap = 0;
     uint8_t *one = NULL, *buf = NULL;
-    for (int k = 0; k < r.nshards && !st; k++) {
+    if (!mf || !perm || !rg || !off || !len) st = an_error(AN_ERR_NOMEM, "out of memory");
+    if ((st = an_comm_agree(&comm, st))) goto out;
+    for (int k = 0; k < r.nshards && !st; k++) { /* collective: every rank opens every shard */
         char path[1200];
         an_records_shard_path(path, sizeof path, dir, split, k, r.nshards);
         st = an_comm_file_open(&comm, path, &mf[k]);
     }
-    if (!mf || !perm || !rg || !off || !len) st = an_error(AN_ERR_NOMEM, "out of memory");
     if ((st = an_comm_agree(&comm, st))) goto out;
     an_epoch_order(perm, r.n, 3, 0);
     static const char *const names[3] = {"pread per record", "MPI-IO per record", "MPI-IO collective"};
     double res[3][2][2]; /* method, cold/warm, {seconds summed over ranks, bytes summed} */
     memset(res, 0, sizeof res);
     for (int pass = 0; pass < 2; pass++)
-        for (int m = 0; m < 3 && !st; m++) {
+        for (int m = 0; m < 3; m++) {
             if (pass == 0) evict(&r);
             if ((st = an_comm_barrier(&comm))) goto out;
+            /* a rank's own failure (a CRC mismatch, memory) is kept in `local` and agreed on after
+             * the pass; the collective method keeps taking part in every read until then */
+            an_status local = AN_OK;
             double t = 0, bytes = 0;
-            for (int b = 0; b < batches && !st; b++) {
+            for (int b = 0; b < batches && (m == 2 || !local); b++) {
                 int first, count;
                 an_shard(batch, P, comm.rank, NULL, &first, &count);
                 for (int j = 0; j < count; j++) {
@@ -328,26 +332,30 @@ int cli_bench_records(int argc, char **argv)
                 if (need > buf_cap) {
                     free(buf);
                     buf = malloc(need);
-                    buf_cap = need;
+                    buf_cap = buf ? need : 0;
+                    if (!buf && !local) local = an_error(AN_ERR_NOMEM, "out of memory for %zu bytes of records", need);
                 }
+                if (local) count = 0; /* nothing more to read here, but still part of the collective reads */
                 const double t0 = an_now();
                 if (m == 0) {
-                    for (int j = 0; j < count && !st; j++) {
-                        size_t l;
-                        st = an_records_read(&r, rg[j].rec, &one, &cap, &l, NULL);
+                    for (int j = 0; j < count && !local; j++) {
+                        size_t l = 0;
+                        local = an_records_read(&r, rg[j].rec, &one, &cap, &l, NULL);
                         bytes += (double)l;
                     }
                 } else {
                     size_t at = 0;
-                    for (int k = 0, j = 0; k < r.nshards && !st; k++) {
+                    for (int k = 0, j = 0; k < r.nshards && (m == 2 || !local); k++) {
                         int n = 0;
                         while (j + n < count && rg[j + n].shard_of == k) off[n] = rg[j + n].off, len[n] = rg[j + n].len, n++;
-                        if (n || m == 2) st = an_comm_file_read_ranges(mf[k], n, off, len, buf + at, m == 2);
-                        for (int e = 0; e < n; e++) {
+                        an_status e2 = AN_OK;
+                        if (n || m == 2) e2 = an_comm_file_read_ranges(mf[k], n, off, len, n ? buf + at : buf, m == 2);
+                        if (e2 && !local) local = e2;
+                        for (int e = 0; e < n && !e2; e++) {
                             const an_records_shard *s = &r.shard[k];
                             const long q = rg[j + e].rec - s->first;
-                            if ((uint32_t)crc32(0L, buf + at, (uInt)len[e]) != s->crc[q])
-                                st = an_error(AN_ERR_FORMAT, "record %ld: CRC mismatch after an MPI-IO read", rg[j + e].rec);
+                            if ((uint32_t)crc32(0L, buf + at, (uInt)len[e]) != s->crc[q] && !local)
+                                local = an_error(AN_ERR_FORMAT, "record %ld: CRC mismatch after an MPI-IO read", rg[j + e].rec);
                             at += (size_t)len[e];
                         }
                         j += n;
@@ -357,7 +365,7 @@ int cli_bench_records(int argc, char **argv)
                 t += an_now() - t0;
             }
             double v[2] = {t, bytes};
-            if ((st = an_comm_agree(&comm, st)) || (st = an_comm_allreduce_sum_f64(&comm, v, 2))) goto out;
+            if ((st = an_comm_agree(&comm, local)) || (st = an_comm_allreduce_sum_f64(&comm, v, 2))) goto out;
             res[m][pass][0] = v[0], res[m][pass][1] = v[1];
         }
     if (root) {

@@ -154,7 +154,12 @@ an_status an_comm_file_read_ranges(an_comm_file *f, int n, const int64_t *off, c
     }
     long long total = 0;
     for (int i = 0; i < n; i++) bl[i] = (int)len[i], disp[i] = (MPI_Aint)off[i], total += len[i];
-    MPI_Datatype view;
+    const long long asked = total;
+    if (total > INT_MAX) { /* MPI counts are int: take part in the collective with nothing, then fail */
+        n = 0;
+        total = 0;
+    }
+    MPI_Datatype view = MPI_DATATYPE_NULL;
     rc = MPI_Type_create_hindexed(n, bl, disp, MPI_BYTE, &view);
     if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&view);
     if (rc == MPI_SUCCESS) rc = MPI_File_set_view(f->fh, 0, MPI_BYTE, view, "native", MPI_INFO_NULL);
@@ -162,10 +167,12 @@ an_status an_comm_file_read_ranges(an_comm_file *f, int n, const int64_t *off, c
     /* back to the plain byte view, for read_at's absolute offsets */
     const int rc2 = MPI_File_set_view(f->fh, 0, MPI_BYTE, MPI_BYTE, "native", MPI_INFO_NULL);
     if (rc == MPI_SUCCESS) rc = rc2;
-    MPI_Type_free(&view);
+    if (view != MPI_DATATYPE_NULL) MPI_Type_free(&view);
     free(bl);
     free(disp);
-    return rc == MPI_SUCCESS ? AN_OK : mpi_fail(rc, "MPI_File_read_all");
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_File_read_all");
+    if (asked > INT_MAX) return an_error(AN_ERR_ARG, "%s: %lld bytes in one collective read (at most %d)", f->path, asked, INT_MAX);
+    return AN_OK;
 }
 
 void an_comm_file_close(an_comm_file *f)

@@ -148,8 +148,10 @@ static an_status split_tail(an_dataset *a, an_dataset *b, long k)
         a->n -= k;
         return AN_OK;
     }
-    const size_t px = (size_t)a->h * a->w * a->c;
-    *b = (an_dataset){.n = k, .h = a->h, .w = a->w, .c = a->c, .classes = a->classes};
+    const int sh = a->src_h ? a->src_h : a->h, sw = a->src_w ? a->src_w : a->w;
+    const size_t px = (size_t)sh * sw * a->c;
+    *b = (an_dataset){.n = k, .h = a->h, .w = a->w, .c = a->c, .classes = a->classes, .src_h = sh, .src_w = sw,
+                      .augment = a->augment};
     b->images = an_alloc(k * px + 1);
     b->labels = an_alloc((size_t)k * sizeof(int32_t) + 1);
     if (!b->images || !b->labels) {

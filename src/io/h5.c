@@ -57,13 +57,22 @@ static herr_t attr_str(hid_t obj, const char *name, const char *s)
     return r;
 }
 
+/* 1 if attribute a holds exactly one element (a scalar or a one-element array) */
+static int one_element(hid_t a)
+{
+    hid_t sp = H5Aget_space(a);
+    const int ok = sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1;
+    if (sp >= 0) H5Sclose(sp);
+    return ok;
+}
+
 static int read_attr_str(hid_t obj, const char *name, char *out, size_t cap)
 {
     if (H5Aexists(obj, name) <= 0) return -1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     hid_t t = H5Aget_type(a);
     int ok = -1;
-    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
+    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) && one_element(a)) {
         size_t sz = H5Tget_size(t);
         char *buf = calloc(1, sz + 1);
         hid_t mt = H5Tcopy(H5T_C_S1);
@@ -85,7 +94,7 @@ static int read_attr_scalar(hid_t obj, const char *name, hid_t mem_type, void *v
 {
     if (H5Aexists(obj, name) <= 0) return -1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    int r = H5Aread(a, mem_type, v) < 0 ? -1 : 0;
+    int r = one_element(a) && H5Aread(a, mem_type, v) >= 0 ? 0 : -1;
     H5Aclose(a);
     return r;
 }
@@ -414,7 +423,7 @@ an_status an_h5_read_records_index(const char *path, an_records_shard *s)
     }
     char what[600];
     snprintf(what, sizeof what, "the index of '%s' (%ld records)", path, s->n);
-    if ((st = an_check_memory(24.0 * s->n + AN_CLASS_NAME_MAX * (double)s->classes, what))) goto out;
+    if ((st = an_check_memory(32.0 * s->n + AN_CLASS_NAME_MAX * (double)s->classes, what))) goto out;
     const hsize_t n = (hsize_t)s->n;
     s->labels = read_array(f, "labels", H5T_NATIVE_INT32, 4, n, 0);
     s->offsets = read_array(f, "offsets", H5T_NATIVE_INT64, 8, n + 1, 0);
@@ -446,7 +455,7 @@ an_status an_h5_read_records_index(const char *path, an_records_shard *s)
         }
         for (long i = 0; i < s->n; i++) {
             const int32_t *sh = s->shapes + 3 * i;
-            if (s->offsets[i + 1] <= s->offsets[i] || s->offsets[i + 1] - s->offsets[i] > (1 << 28) ||
+            if (s->offsets[i + 1] <= s->offsets[i] || s->offsets[i + 1] - s->offsets[i] > AN_RECORD_MAX ||
                 s->labels[i] < 0 || s->labels[i] >= s->classes || sh[0] < 1 || sh[1] < 1 || sh[0] > 65535 ||
                 sh[1] > 65535 || sh[2] != s->channels ||
                 (s->encoding == AN_ENC_RAW && s->offsets[i + 1] - s->offsets[i] != (int64_t)sh[0] * sh[1] * sh[2])) {

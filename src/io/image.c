@@ -160,8 +160,10 @@ static an_status decode_png(an_image *im, const uint8_t *bytes, size_t len, int 
     pi.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&pi, bytes, len))
         return an_error(AN_ERR_FORMAT, "%s: bad PNG: %s", what, pi.message);
-    /* read with alpha and drop it (as PIL's convert("RGB") does) rather than compositing */
+    /* read with alpha and drop it (as PIL's convert("RGB") does) rather than compositing; 16-bit
+     * samples are sRGB-encoded like 8-bit ones (PIL's view), not linear (libpng's default) */
     pi.format = channels == 1 ? PNG_FORMAT_GA : PNG_FORMAT_RGBA;
+    pi.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
     an_status st = reserve(im, (int)pi.height, (int)pi.width, channels, what);
     uint8_t *tmp = st ? NULL : malloc(PNG_IMAGE_SIZE(pi));
     if (st || !tmp) {

@@ -171,6 +171,9 @@ static an_status read_file(const char *path, uint8_t **buf, size_t *len)
 
 static an_status append(an_records_shard *s, size_t *cap, const uint8_t *bytes, size_t len, int h, int w, int c)
 {
+    if (len > AN_RECORD_MAX)
+        return an_error(AN_ERR_FORMAT, "a record of %zu bytes (%d x %d x %d) is larger than the %d MB a record may have: "
+                        "use a smaller --size", len, w, h, c, AN_RECORD_MAX >> 20);
     const size_t at = (size_t)s->offsets[s->n];
     if (at + len > *cap) {
         size_t nc = *cap ? *cap : 1 << 20;
@@ -209,7 +212,13 @@ an_status an_import_image(an_records_shard *s, size_t *cap, const char *path, in
             st = an_error(AN_ERR_NOMEM, "'%s': out of memory resizing", path);
             goto out;
         }
-        an_image_resample(plane, im.px, im.h, im.w, C, 0, 0, im.h, im.w, rh, rw, 0, 0, rh, rw);
+        an_resample_ws ws = {0};
+        const int failed = an_image_resample_ws(&ws, plane, im.px, im.h, im.w, C, 0, 0, im.h, im.w, rh, rw, 0, 0, rh, rw);
+        an_resample_ws_free(&ws);
+        if (failed) {
+            st = an_error(AN_ERR_NOMEM, "'%s': out of memory resizing", path);
+            goto out;
+        }
         for (int c = 0; c < C; c++)
             for (size_t i = 0; i < (size_t)rh * rw; i++) {
                 const float v = nearbyintf(plane[(size_t)c * rh * rw + i]);

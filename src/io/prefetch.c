@@ -89,9 +89,10 @@ an_status an_prefetch_create(an_prefetch **out, const an_dataset *d, const an_da
     return AN_OK;
 }
 
-static int same(const slot *s, const long *idx, int n, int train, uint64_t seed, long epoch)
+/* the slot was asked for exactly this batch */
+static int asked(const slot *s, const long *idx, int n, int train, uint64_t seed, long epoch)
 {
-    return s->valid && s->n == n && s->train == train && s->seed == seed && s->epoch == epoch &&
+    return s->n == n && s->train == train && s->seed == seed && s->epoch == epoch &&
            !memcmp(s->idx, idx, (size_t)n * sizeof(long));
 }
 
@@ -128,9 +129,9 @@ an_status an_prefetch_get(an_prefetch *p, const long *idx, int n, int train, uin
         const int j = p->job;
         p->job = -1;
         pthread_mutex_unlock(&p->mu);
-        if (j >= 0 && same(&p->s[j], idx, n, train, seed, epoch)) {
+        if (j >= 0 && p->s[j].valid && asked(&p->s[j], idx, n, train, seed, epoch)) {
             p->cur = j;
-        } else if (j >= 0 && p->job_st && p->s[j].n == n && !memcmp(p->s[j].idx, idx, (size_t)n * sizeof(long))) {
+        } else if (j >= 0 && p->job_st && asked(&p->s[j], idx, n, train, seed, epoch)) {
             st = an_error(p->job_st, "%s", p->job_msg); /* the right batch, and it failed */
         } else {
             p->cur = j >= 0 ? j : p->cur;

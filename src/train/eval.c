@@ -34,10 +34,14 @@ an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, con
             st = an_error(AN_ERR_ARG, "BN calibration needs at least one batch of %d images (have %ld)", B, calib->n);
             goto out;
         }
-        for (long b = g->rank; b < nb; b += g->size) {
-            if ((st = an_make_batch(x, labels, calib, order + b * B, B, &cfg->data, 0, 0, 0))) goto out;
-            if ((st = an_subnet_forward(ws, net, a, x, H, H, B, &o, logits))) goto out;
+        /* a rank's failure (a damaged record, say) is agreed on before the collectives, so
+         * that no rank waits for it */
+        an_status local = AN_OK;
+        for (long b = g->rank; b < nb && !local; b += g->size) {
+            local = an_make_batch(x, labels, calib, order + b * B, B, &cfg->data, 0, 0, 0);
+            if (!local) local = an_subnet_forward(ws, net, a, x, H, H, B, &o, logits);
         }
+        if ((st = g->agree(g->ctx, local))) goto out;
         double *sm, *sv, *cnt;
         an_calib_sums(ws, net, &sm, &sv, &cnt);
         if ((st = g->sum_f64(g->ctx, sm, net->bn_total)) || (st = g->sum_f64(g->ctx, sv, net->bn_total)) ||
@@ -50,11 +54,12 @@ an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, con
     o.bn = AN_BN_INFER;
     const long nchunks = (data->n + B - 1) / B;
     if (logits_out) memset(logits_out, 0, (size_t)data->n * K * sizeof(float));
-    for (long b = g->rank; b < nchunks; b += g->size) {
+    an_status local = AN_OK;
+    for (long b = g->rank; b < nchunks && !local; b += g->size) {
         const int nb2 = (int)(data->n - b * B < B ? data->n - b * B : B);
         for (int j = 0; j < nb2; j++) idx[j] = b * B + j;
-        if ((st = an_make_batch(x, labels, data, idx, nb2, &cfg->data, 0, 0, 0))) goto out;
-        if ((st = an_subnet_forward(ws, net, a, x, H, H, nb2, &o, logits))) goto out;
+        if ((local = an_make_batch(x, labels, data, idx, nb2, &cfg->data, 0, 0, 0))) break;
+        if ((local = an_subnet_forward(ws, net, a, x, H, H, nb2, &o, logits))) break;
         if (logits_out) memcpy(logits_out + (size_t)b * B * K, logits, (size_t)nb2 * K * sizeof(float));
         for (int j = 0; j < nb2; j++) {
             const float *z = logits + (size_t)j * K;
@@ -66,6 +71,7 @@ an_status an_evaluate(an_supernet *net, an_net_ws *ws, const an_config *cfg, con
         acc[2] += an_cross_entropy_ls(NULL, logits, labels, nb2, K, 0.0f, 1.0f) * nb2;
         acc[3] += nb2;
     }
+    if ((st = g->agree(g->ctx, local))) goto out;
     if ((st = g->sum_f64(g->ctx, acc, 4))) goto out;
     if (logits_out && (st = g->sum_f32(g->ctx, logits_out, (size_t)data->n * K))) goto out;
     r->n = (long)acc[3];

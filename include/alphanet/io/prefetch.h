@@ -19,7 +19,8 @@ typedef struct an_prefetch an_prefetch;
 an_status an_prefetch_create(an_prefetch **p, const an_dataset *d, const an_data_cfg *dc, int nmax, int background);
 /* Starts making the batch of samples idx[0..n) (copied) for (seed, epoch, train) in the background. */
 void an_prefetch_submit(an_prefetch *p, const long *idx, int n, int train, uint64_t seed, long epoch);
-/* The batch of idx[0..n): *x [c][h][w][n] and *labels, valid until the next submit or get. */
+/* The batch of idx[0..n): *x [c][h][w][n] and *labels, valid until the next get (a submit
+ * fills the other buffer, so the caller may submit the next batch and then train on this one). */
 an_status an_prefetch_get(an_prefetch *p, const long *idx, int n, int train, uint64_t seed, long epoch, float **x,
                           int **labels);
 /* Seconds get() spent waiting for, or making, batches since creation (input not hidden). */

@@ -24,6 +24,7 @@
 
 enum { AN_ENC_RAW = 0, AN_ENC_JPEG = 1 };
 #define AN_CLASS_NAME_MAX 128
+#define AN_RECORD_MAX (1 << 28) /* bytes a record may have */
 
 typedef struct {
     long n;            /* records in this shard */
