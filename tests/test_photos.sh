@@ -86,6 +86,11 @@ run "train on raw-pixel shards" 0 "done: 12 steps" "$bin" train "$config" --set 
   --set train.epochs=2 --set run.dir="$work/rr"
 run "train on synthetic data" 0 "done: 8 steps" "$bin" train "$config" --set data.dataset=synthetic \
   --set data.synthetic_images=32 --set train.epochs=2 --set run.dir="$work/rs"
+fmnist="$(dirname "$config")/../../configs/fmnist.yaml"
+run "Fashion-MNIST in memory with random-resized-crop and a validation split" 0 "done: 4 steps" \
+  "$bin" train "$fmnist" --set data.augment=random-resized-crop --set data.image_size=32 --set data.limit=1024 \
+  --set data.test_limit=256 --set data.validation=256 --set train.batch=64 --set train.max_steps=4 \
+  --set eval.every_epochs=0.25 --set eval.calib_batches=1 --set run.dir="$work/rf"
 ck="$(ls "$work"/r1/checkpoints/*.h5 | tail -1)"
 run "eval of the trained supernet on the test shards" 0 "top1" "$bin" eval "$ck" --arch max
 run "pad-crop on photos is refused" 2 "pad-crop needs images of one size" "$bin" train "$config" \
