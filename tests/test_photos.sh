@@ -62,6 +62,12 @@ cp "$(ls -d "$work"/photos/val/class_00/* | head -1)" "$work/bad/val/a/"
 run "a broken image names its file" 1 "bad/train/a/x.jpg" "$bin" data import folder --src "$work/bad" --out "$work/dbad"
 [ -z "$(ls "$work/dbad" 2>/dev/null)" ]
 check "a failed import leaves no shard behind" $?
+mkdir -p "$work/trunc/train/a" "$work/trunc/val/a"
+j="$(ls "$work"/photos/train/class_00/*.jpg | head -1)"
+head -c "$(( $(stat -c %s "$j") / 2 ))" "$j" > "$work/trunc/train/a/half.jpg"
+cp "$j" "$work/trunc/val/a/"
+run "a truncated JPEG names its file" 1 "trunc/train/a/half.jpg: truncated JPEG" \
+  "$bin" data import folder --src "$work/trunc" --out "$work/dtrunc"
 run "import, raw pixels" 0 "train: 48 images" \
   "$bin" data import folder --src "$work/photos" --out "$work/draw" --encoding raw --size 40 --shard-images 100
 

@@ -5,6 +5,7 @@
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -48,6 +49,7 @@ typedef struct {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
     char msg[JMSG_LENGTH_MAX];
+    int truncated; /* libjpeg warned of a premature end of the file */
 } jerr_mgr;
 
 static void jerr_exit(j_common_ptr cinfo)
@@ -57,9 +59,11 @@ static void jerr_exit(j_common_ptr cinfo)
     longjmp(e->jump, 1);
 }
 
+/* Warnings such as extraneous bytes before a marker are not errors (PIL ignores them too); a
+ * premature end of the file is: libjpeg would fill the missing rows with grey. */
 static void jerr_quiet(j_common_ptr cinfo, int level)
 {
-    (void)cinfo, (void)level; /* warnings (e.g. extraneous bytes) are not errors */
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) ((jerr_mgr *)cinfo->err)->truncated = 1;
 }
 
 static an_status decode_jpeg(an_image *im, const uint8_t *bytes, size_t len, int channels, const char *what)
@@ -69,6 +73,7 @@ static an_status decode_jpeg(an_image *im, const uint8_t *bytes, size_t len, int
     ci.err = jpeg_std_error(&je.pub);
     je.pub.error_exit = jerr_exit;
     je.pub.emit_message = jerr_quiet;
+    je.truncated = 0;
     volatile an_status st = AN_OK;
     uint8_t *volatile row = NULL;
     if (setjmp(je.jump)) {
@@ -112,6 +117,7 @@ static an_status decode_jpeg(an_image *im, const uint8_t *bytes, size_t len, int
     jpeg_finish_decompress(&ci);
     jpeg_destroy_decompress(&ci);
     free(row);
+    if (je.truncated) return an_error(AN_ERR_FORMAT, "%s: truncated JPEG (the file ends before the image data does)", what);
     return AN_OK;
 }
 
