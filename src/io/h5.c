@@ -163,14 +163,36 @@ static an_status commit_file(hid_t f, an_status st, const char *tmp, const char 
     return AN_OK;
 }
 
+/* Creates `path` in the HDF5 1.10 file format: its chunk indexes are a fraction of the default
+ * format's for the many small single-chunk tensors of a checkpoint (h5py and h5dump of HDF5 >=
+ * 1.10 read it). */
+static hid_t create_v110(const char *path)
+{
+    hid_t fa = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fa, H5F_LIBVER_V110, H5F_LIBVER_V110);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fa);
+    H5Pclose(fa);
+    return f;
+}
+
+/* Creates the file that commit_file() puts in place: `path` under a temporary name, written to
+ * tmp. v110: with the checkpoint format's version bounds. Returns the file, or -1 with an error
+ * naming the file (`kind`, e.g. "checkpoint ", says what it is). */
+static hid_t create_tmp(const char *path, char *tmp, size_t cap, int v110, const char *kind)
+{
+    snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
+    hid_t f = v110 ? create_v110(tmp) : H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) an_error(AN_ERR_IO, "cannot create %s'%s' (folder missing or not writable?)", kind, tmp);
+    return f;
+}
+
 an_status an_h5_write_images(const char *path, const an_dataset *d, const float *mean, const float *std,
                              const char *source)
 {
     quiet();
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
+    hid_t f = create_tmp(path, tmp, sizeof tmp, 0, "");
+    if (f < 0) return AN_ERR_IO;
     an_status st = AN_OK;
     hsize_t dims[4] = {(hsize_t)d->n, (hsize_t)d->h, (hsize_t)d->w, (hsize_t)d->c};
     hsize_t chunk[4] = {d->n < 256 ? (hsize_t)d->n : 256, dims[1], dims[2], dims[3]};
@@ -306,9 +328,8 @@ an_status an_h5_write_records(const char *path, const an_records_shard *s)
 {
     quiet();
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
+    hid_t f = create_tmp(path, tmp, sizeof tmp, 0, "");
+    if (f < 0) return AN_ERR_IO;
     an_status st = AN_OK;
     const hsize_t n = (hsize_t)s->n, n1 = n + 1, bytes = (hsize_t)s->offsets[s->n], sh[2] = {n, 3};
     if (write_array(f, "data", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &bytes, s->data) < 0 ||
@@ -513,18 +534,6 @@ static double tensors_bytes(const an_supernet *net, int copies)
     return copies * 4.0 * (double)net->total + 8.0 * (double)net->bn_total + 3000.0 * (copies * net->nparams + 2 * net->nbn);
 }
 
-/* Creates `path` in the HDF5 1.10 file format: its chunk indexes are a fraction of the default
- * format's for the many small single-chunk tensors of a checkpoint (h5py and h5dump of HDF5 >=
- * 1.10 read it). */
-static hid_t create_v110(const char *path)
-{
-    hid_t fa = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fa, H5F_LIBVER_V110, H5F_LIBVER_V110);
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fa);
-    H5Pclose(fa);
-    return f;
-}
-
 static herr_t attr_array(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v, int n)
 {
     hsize_t d = (hsize_t)n;
@@ -611,12 +620,11 @@ an_status an_h5_write_checkpoint(const char *path, const an_ckpt_state *s, const
 {
     quiet();
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     an_status room = check_room(path, tensors_bytes(net, 2) + (s->config_text ? strlen(s->config_text) : 0) +
                                           (s->metrics_text ? strlen(s->metrics_text) : 0));
     if (room) return room;
-    hid_t f = create_v110(tmp);
-    if (f < 0) return an_error(AN_ERR_IO, "cannot create checkpoint '%s' (folder missing or not writable?)", tmp);
+    hid_t f = create_tmp(path, tmp, sizeof tmp, 1, "checkpoint ");
+    if (f < 0) return AN_ERR_IO;
     an_status st = AN_OK;
     hid_t gs = H5Gcreate2(f, "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hid_t gp = H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -791,9 +799,8 @@ an_status an_h5_write_logits(const char *path, const float *logits, const int32_
 {
     quiet();
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
+    hid_t f = create_tmp(path, tmp, sizeof tmp, 0, "");
+    if (f < 0) return AN_ERR_IO;
     an_status st = AN_OK;
     hsize_t dims[2] = {(hsize_t)n, (hsize_t)classes};
     if (write_tensor(f, "logits", 2, dims, logits) < 0) st = an_error(AN_ERR_IO, "writing /logits of '%s' failed", tmp);
@@ -831,11 +838,10 @@ an_status an_h5_write_subnet(const char *path, const an_supernet *net, const an_
 {
     quiet();
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     an_status room = check_room(path, tensors_bytes(net, 1) + strlen(config_text ? config_text : ""));
     if (room) return room;
-    hid_t f = create_v110(tmp);
-    if (f < 0) return an_error(AN_ERR_IO, "cannot create '%s' (folder missing or not writable?)", tmp);
+    hid_t f = create_tmp(path, tmp, sizeof tmp, 1, "");
+    if (f < 0) return AN_ERR_IO;
     an_status st = AN_OK;
     float *buf = malloc(max_slice_count(net, sl) * sizeof(float) + 1);
     hid_t gp = H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
