@@ -316,14 +316,10 @@ int cli_bench_records(int argc, char **argv)
                 an_shard(batch, P, comm.rank, NULL, &first, &count);
                 for (int j = 0; j < count; j++) {
                     const long i = perm[(long)b * batch + first + j];
-                    int lo = 0, hi = r.nshards - 1;
-                    while (lo < hi) {
-                        const int mid = (lo + hi + 1) / 2;
-                        if (r.shard[mid].first <= i) lo = mid;
-                        else hi = mid - 1;
-                    }
+                    int lo;
+                    long q;
+                    an_records_locate(&r, i, &lo, &q);
                     const an_records_shard *s = &r.shard[lo];
-                    const long q = i - s->first;
                     rg[j] = (range){lo, s->data_addr + s->offsets[q], s->offsets[q + 1] - s->offsets[q], i};
                 }
                 qsort(rg, (size_t)count, sizeof *rg, cmp_range);

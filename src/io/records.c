@@ -123,17 +123,25 @@ an_status an_records_open(an_records *r, const char *dir, const char *split)
     return AN_OK;
 }
 
-an_status an_records_read(const an_records *r, long i, uint8_t **buf, size_t *cap, size_t *len, int32_t shape[3])
+void an_records_locate(const an_records *r, long i, int *shard, long *j)
 {
-    if (i < 0 || i >= r->n) return an_error(AN_ERR_INTERNAL, "record %ld of %ld requested", i, r->n);
-    int lo = 0, hi = r->nshards - 1; /* the shard holding i: the last one with first <= i */
+    int lo = 0, hi = r->nshards - 1; /* the last shard with first <= i */
     while (lo < hi) {
         const int mid = (lo + hi + 1) / 2;
         if (r->shard[mid].first <= i) lo = mid;
         else hi = mid - 1;
     }
+    *shard = lo;
+    *j = i - r->shard[lo].first;
+}
+
+an_status an_records_read(const an_records *r, long i, uint8_t **buf, size_t *cap, size_t *len, int32_t shape[3])
+{
+    if (i < 0 || i >= r->n) return an_error(AN_ERR_INTERNAL, "record %ld of %ld requested", i, r->n);
+    int lo;
+    long j;
+    an_records_locate(r, i, &lo, &j);
     const an_records_shard *s = &r->shard[lo];
-    const long j = i - s->first;
     const size_t n = (size_t)(s->offsets[j + 1] - s->offsets[j]);
     if (n > *cap) {
         uint8_t *p = realloc(*buf, n);

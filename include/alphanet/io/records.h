@@ -64,6 +64,8 @@ int an_records_exist(const char *dir, const char *split);
 /* Opens every shard of the split and checks that they form one consistent set. */
 an_status an_records_open(an_records *r, const char *dir, const char *split);
 void an_records_close(an_records *r);
+/* The shard holding record i (global index, 0 <= i < r->n) and i's index in it. */
+void an_records_locate(const an_records *r, long i, int *shard, long *j);
 /* Reads record i (global index) into *buf (grown as needed; *cap its size), checks its CRC and
  * sets *len, and (if shape != NULL) its stored h, w, c. Safe to call from several threads. */
 an_status an_records_read(const an_records *r, long i, uint8_t **buf, size_t *cap, size_t *len, int32_t shape[3]);
