@@ -731,7 +731,8 @@ int main(void)
                                  "conv1x1_n17"};
     static const char *dw[] = {"dw_k3s1_crop5", "dw_k3s2_n1", "dw_k5s1_crop7", "dw_k5s2",
                                "dw_k7s2_n1", "dw_k7s1_small", "dw_k3s2_crop7", "dw_k3s1_crop5_n9",
-                               "dw_k5s2_crop7_n19", "dw_k7s1_n8"};
+                               "dw_k5s2_crop7_n19", "dw_k7s1_n8", "dw_k5s1_n61_w14", "dw_k3s2_crop5_n24_w17",
+                               "dw_k7s2_n16_w13"};
     static const char *bn[] = {"bn_train_a", "bn_train_n1", "bn_train_offset", "bn_train_n17"};
     static const char *act[] = {"act_smooth", "act_kinks"};
     static const char *se[] = {"se_a", "se_n1", "se_n17"};

@@ -168,6 +168,47 @@ static void case_conv2d(int cout, int cin, int n, int h, int w, int k, int s)
     free_op(&o);
 }
 
+/* The fast depthwise kernels against the reference loops (held to PyTorch by test_golden_kernels)
+ * over the shapes that exercise their paths: batch remainders below 8 and blocks of 8, 16 and
+ * 32 samples; images narrower than the kernel, border-only rows and rows with whole column
+ * blocks inside; both strides with odd and even sizes; cropped kernel views. Gradients are
+ * pre-filled with 0.25 to check accumulation. */
+static void dwconv_sweep(void)
+{
+    static const int ns[] = {1, 5, 8, 13, 16, 24, 40, 64}, hws[][2] = {{1, 1}, {2, 5}, {4, 4}, {5, 12}, {9, 17}, {3, 30}};
+    int cases = 0, bad = 0;
+    for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++)
+        for (size_t ih = 0; ih < sizeof hws / sizeof hws[0]; ih++)
+            for (int k = 3; k <= 7; k += 2)
+                for (int s = 1; s <= 2; s++) {
+                    const int c = 2, n = ns[in], h = hws[ih][0], w = hws[ih][1], K = k == 7 ? 7 : k + 2;
+                    const int ho = an_conv_out(h, k, s), wo = an_conv_out(w, k, s);
+                    const size_t nx = (size_t)c * h * w * n, ny = (size_t)c * ho * wo * n, nw = (size_t)c * K * K;
+                    float *x = fa(nx), *wt = fa(nw), *dy = fa(ny), *y = fa(ny), *y2 = fa(ny);
+                    float *dx = fa(nx), *dx2 = fa(nx), *dw = fa(nw), *dw2 = fa(nw);
+                    t_fill(x, nx, 100 + (unsigned)cases, -1, 1);
+                    t_fill(wt, nw, 200 + (unsigned)cases, -1, 1);
+                    t_fill(dy, ny, 300 + (unsigned)cases, -1, 1);
+                    for (size_t i = 0; i < nx; i++) dx[i] = dx2[i] = 0.25f;
+                    for (size_t i = 0; i < nw; i++) dw[i] = dw2[i] = 0.25f;
+                    const float *wv = an_dwconv_view(wt, K, k);
+                    an_dwconv_forward(y, x, wv, K * K, K, c, n, h, w, k, s);
+                    an_dwconv_forward_ref(y2, x, wv, K * K, K, c, n, h, w, k, s);
+                    an_dwconv_backward(dx, an_dwconv_view_mut(dw, K, k), dy, x, wv, K * K, K, c, n, h, w, k, s);
+                    an_dwconv_backward_ref(dx2, an_dwconv_view_mut(dw2, K, k), dy, x, wv, K * K, K, c, n, h, w, k, s);
+                    const int ok = t_close_arrays(__FILE__, __LINE__, "dwconv sweep y", y, y2, ny, 1e-5, 1e-30) &&
+                                   t_close_arrays(__FILE__, __LINE__, "dwconv sweep dx", dx, dx2, nx, 1e-5, 1e-30) &&
+                                   t_close_arrays(__FILE__, __LINE__, "dwconv sweep dw", dw, dw2, nw, 1e-5, 1e-30);
+                    if (!ok) {
+                        bad++;
+                        fprintf(stderr, "  dwconv sweep: n %d, %d x %d, k %d in %d, stride %d\n", n, h, w, k, K, s);
+                    }
+                    cases++;
+                    free(x); free(wt); free(dy); free(y); free(y2); free(dx); free(dx2); free(dw); free(dw2);
+                }
+    CHECK_MSG(bad == 0, "dwconv sweep: %d of %d shapes differ from the reference", bad, cases);
+}
+
 /* ---- dwconv: p = {c, n, h, w, k, s, K}; weights stored [C_full][K][K], view = centre k x k ---- */
 static void dw_f(op *o)
 {
@@ -474,6 +515,7 @@ int main(void)
     case_dwconv(4, 2, 8, 6, 5, 1, 7);  /* 5x5 in 7x7 */
     case_dwconv(3, 2, 9, 9, 7, 2, 7);
     case_dwconv(3, 1, 2, 2, 5, 1, 5);  /* kernel larger than the image */
+    dwconv_sweep();
     case_bn();
     case_bn_swish(5, 3 * 7 * 5);
     case_bn_swish(3, 9);

@@ -1,11 +1,18 @@
 /* dwconv.c - depthwise convolution on CHWN activations (see dwconv.h, layout.h).
  *
- * Every output pixel is a vector of n samples: for each kernel tap that lands inside the image
- * the kernel adds w * x[iy][ix][0..n) to it, a unit-stride multiply-add the compiler turns into
- * vector FMAs; padding tests happen once per tap, outside that loop. The forward keeps blocks of
- * DW_JB samples in vector registers across the taps. The weight gradient keeps one n-wide
- * accumulator per tap (per-thread scratch) and reduces it over the batch at the end. Channels
- * are split over an_kernel_threads() threads.
+ * Every pixel is a vector of n samples. The forward pass and the input gradient are the same
+ * computation, a correlation of one channel's rows with a list of kernel taps: an output row is
+ * cut into register blocks (2 columns x 32 samples, 4 x 16 or 4 x 8) accumulated over all taps
+ * and stored once. Blocks where every tap lands inside the image take no padding test; border
+ * columns test each tap. The tap lists are built once per channel, ordered by kernel row, so an
+ * output row uses a contiguous run of them. The input gradient gathers: each dx pixel sums the
+ * dy pixels it contributed to (for stride s, one tap list per row and column phase), so nothing
+ * is read back and written per tap. The weight gradient keeps, per output row and tap, register
+ * accumulators over the row's columns, added to a per-tap row of n partial sums (per-thread
+ * scratch) that is reduced over the batch at the end. Multiply-adds are written on 8-float
+ * vectors (GCC and Clang lower them to the target's: one ymm with AVX2). Channels are split
+ * over an_kernel_threads() threads; a channel's arithmetic order is fixed, so results do not
+ * depend on the thread count.
  */
 #include "alphanet/kernels/dwconv.h"
 
@@ -15,111 +22,323 @@
 #include "alphanet/kernels/layout.h"
 #include "scratch.h"
 
-/* samples per register-blocked accumulator of the forward pass (two 512-bit or four 256-bit
- * vectors) */
-#define DW_JB 32
+#define DW_MAXK 7 /* larger kernels take the reference loops */
 
-/* acc[0..nb) = the sum over the kernel taps inside the image of w * x[iy][ix][j0 + j]: one output
- * pixel (oy, ox) of one channel for nb samples from j0. Inlined with nb = DW_JB, the
- * accumulator stays in vector registers over all taps. */
-static inline __attribute__((always_inline)) void taps(float *restrict acc, int nb, const float *xc, const float *wc,
-                                                       ptrdiff_t wrs, int n, int j0, int oy, int ox, int h, int wd,
-                                                       int k, int s)
+typedef float v8 __attribute__((vector_size(32)));
+static inline v8 vload(const float *p)
 {
-    const int pad = k / 2;
-    for (int j = 0; j < nb; j++) acc[j] = 0.0f;
-    for (int ky = 0; ky < k; ky++) {
-        const int iy = oy * s - pad + ky;
-        if (iy < 0 || iy >= h) continue;
-        for (int kx = 0; kx < k; kx++) {
-            const int ix = ox * s - pad + kx;
-            if (ix < 0 || ix >= wd) continue;
-            const float wv = wc[ky * wrs + kx];
-            const float *restrict xr = xc + ((ptrdiff_t)iy * wd + ix) * n + j0;
-            for (int j = 0; j < nb; j++) acc[j] += wv * xr[j];
-        }
+    v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void vstore(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+
+static inline int floordiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* One kernel tap: output column q of row r reads src[base(r) + rel + q * qstep], valid for q in
+ * [qlo, qhi). */
+typedef struct {
+    ptrdiff_t rel;
+    float w;
+    int qlo, qhi;
+} tap;
+
+/* A correlation of one output row: taps t[0..nt), every one inside for columns [qa, qb). */
+typedef struct {
+    const float *src;
+    ptrdiff_t base, qstep; /* floats: the row's offset in src, and one output column's step */
+    const tap *t;
+    int nt, qa, qb;
+} row_job;
+
+/* One output column q, samples [j0, j0 + 8 * nv): taps tested against q. */
+static inline __attribute__((always_inline)) void corr_col(float *restrict out, int accumulate, const row_job *r,
+                                                           int q, int j0, const int nv)
+{
+    v8 acc[4] = {{0}, {0}, {0}, {0}};
+    const float *src = r->src + (r->base + q * r->qstep + j0);
+    for (int t = 0; t < r->nt; t++) {
+        if (q < r->t[t].qlo || q >= r->t[t].qhi) continue;
+        const v8 wv = (v8){0} + r->t[t].w;
+        const float *p = src + r->t[t].rel;
+        for (int v = 0; v < nv; v++) acc[v] += wv * vload(p + 8 * v);
     }
+    for (int v = 0; v < nv; v++) vstore(out + j0 + 8 * v, accumulate ? vload(out + j0 + 8 * v) + acc[v] : acc[v]);
+}
+
+/* ob output columns from q0, samples [j0, j0 + 8 * nv), every tap inside: the ob x nv
+ * accumulators stay in registers. */
+static inline __attribute__((always_inline)) void corr_block(float *restrict out, ptrdiff_t ocs, int accumulate,
+                                                             const row_job *r, int q0, int j0, const int ob,
+                                                             const int nv)
+{
+    v8 acc[4][4];
+    for (int o = 0; o < ob; o++)
+        for (int v = 0; v < nv; v++) acc[o][v] = (v8){0};
+    const ptrdiff_t step = r->qstep;
+    const float *src = r->src + (r->base + q0 * step + j0);
+    for (int t = 0; t < r->nt; t++) {
+        const v8 wv = (v8){0} + r->t[t].w;
+        const float *p = src + r->t[t].rel;
+        for (int o = 0; o < ob; o++)
+            for (int v = 0; v < nv; v++) acc[o][v] += wv * vload(p + o * step + 8 * v);
+    }
+    for (int o = 0; o < ob; o++) {
+        float *d = out + (q0 + o) * ocs + j0;
+        for (int v = 0; v < nv; v++) vstore(d + 8 * v, accumulate ? vload(d + 8 * v) + acc[o][v] : acc[o][v]);
+    }
+}
+
+/* Samples [j0, n) (fewer than 8) of one column, scalar. */
+static void corr_col_tail(float *restrict out, int accumulate, const row_job *r, int n, int q, int j0)
+{
+    float acc[8] = {0};
+    const float *src = r->src + (r->base + q * r->qstep);
+    for (int t = 0; t < r->nt; t++) {
+        if (q < r->t[t].qlo || q >= r->t[t].qhi) continue;
+        const float wv = r->t[t].w, *p = src + r->t[t].rel;
+        for (int j = j0; j < n; j++) acc[j - j0] += wv * p[j];
+    }
+    for (int j = j0; j < n; j++) out[j] = accumulate ? out[j] + acc[j - j0] : acc[j - j0];
+}
+
+/* Samples [j0, j0 + 8 * nv) of the nq output columns (ocs floats apart) of one row. */
+static inline __attribute__((always_inline)) void corr_cols(float *restrict out, ptrdiff_t ocs, int nq, int accumulate,
+                                                            const row_job *r, int j0, const int ob, const int nv)
+{
+    int q = 0;
+    for (; q < r->qa; q++) corr_col(out + q * ocs, accumulate, r, q, j0, nv);
+    for (; q + ob <= r->qb; q += ob) corr_block(out, ocs, accumulate, r, q, j0, ob, nv);
+    for (; q < nq; q++) corr_col(out + q * ocs, accumulate, r, q, j0, nv);
+}
+
+/* out[q][j] (=, or += when accumulate) = the sum over the taps valid at q of
+ * w * src[base + rel + q * qstep + j], for the nq columns of one output row, ocs floats apart. */
+static void corr_row(float *out, ptrdiff_t ocs, int nq, int accumulate, const row_job *r, int n)
+{
+    int j0 = 0;
+    for (; j0 + 32 <= n; j0 += 32) corr_cols(out, ocs, nq, accumulate, r, j0, 2, 4);
+    for (; j0 + 16 <= n; j0 += 16) corr_cols(out, ocs, nq, accumulate, r, j0, 4, 2);
+    for (; j0 + 8 <= n; j0 += 8) corr_cols(out, ocs, nq, accumulate, r, j0, 4, 1);
+    if (j0 < n)
+        for (int q = 0; q < nq; q++) corr_col_tail(out + q * ocs, accumulate, r, n, q, j0);
+}
+
+/* The output columns q in [lo, hi) whose input column q * cs + off lies in [0, win), clipped to
+ * [0, nq). */
+static void col_range(int off, int cs, int win, int nq, int *lo, int *hi)
+{
+    int a = -floordiv(off, cs), b = floordiv(win - 1 - off, cs) + 1;
+    a = a < 0 ? 0 : a > nq ? nq : a;
+    b = b > nq ? nq : b;
+    *lo = a;
+    *hi = b > a ? b : a;
 }
 
 void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,
                        int c, int n, int h, int wd, int k, int s)
 {
-    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
+    if (k > DW_MAXK) {
+        an_dwconv_forward_ref(y, x, w, wcs, wrs, c, n, h, wd, k, s);
+        return;
+    }
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
+    /* column ranges depend on kx only */
+    int lo[DW_MAXK], hi[DW_MAXK], qa = 0, qb = wo;
+    for (int kx = 0; kx < k; kx++) {
+        col_range(kx - pad, s, wd, wo, &lo[kx], &hi[kx]);
+        qa = lo[kx] > qa ? lo[kx] : qa;
+        qb = hi[kx] < qb ? hi[kx] : qb;
+    }
+    if (qb < qa) qb = qa;
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ho * wo * n * k * k >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *wc = w + ch * wcs;
-        const float *xc = x + (ptrdiff_t)ch * h * wd * n;
         float *yc = y + (ptrdiff_t)ch * ho * wo * n;
-        for (int oy = 0; oy < ho; oy++)
-            for (int ox = 0; ox < wo; ox++) {
-                float *acc = yc + ((ptrdiff_t)oy * wo + ox) * n;
-                int j0 = 0;
-                for (; j0 + DW_JB <= n; j0 += DW_JB) {
-                    float a[DW_JB];
-                    taps(a, DW_JB, xc, wc, wrs, n, j0, oy, ox, h, wd, k, s);
-                    memcpy(acc + j0, a, sizeof a);
-                }
-                if (j0 < n) taps(acc + j0, n - j0, xc, wc, wrs, n, j0, oy, ox, h, wd, k, s);
+        tap taps[DW_MAXK * DW_MAXK]; /* ky-major */
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++)
+                taps[ky * k + kx] = (tap){.rel = ((ptrdiff_t)(ky - pad) * wd + kx - pad) * n, .w = wc[ky * wrs + kx],
+                                          .qlo = lo[kx], .qhi = hi[kx]};
+        row_job r = {.src = x + (ptrdiff_t)ch * h * wd * n, .qstep = (ptrdiff_t)s * n, .qa = qa, .qb = qb};
+        for (int oy = 0; oy < ho; oy++) {
+            /* kernel rows inside the image: iy = oy * s - pad + ky in [0, h) */
+            const int ky0 = pad - oy * s > 0 ? pad - oy * s : 0, ky1 = h + pad - oy * s < k ? h + pad - oy * s : k;
+            r.base = (ptrdiff_t)oy * s * wd * n;
+            r.t = taps + ky0 * k;
+            r.nt = (ky1 - ky0) * k;
+            corr_row(yc + (ptrdiff_t)oy * wo * n, n, wo, 0, &r, n);
+        }
+    }
+}
+
+/* dx of one channel, gathered: dx[iy][ix] += the sum of w[ky][kx] * dy[oy][ox] over the taps
+ * with oy * s - pad + ky = iy and ox * s - pad + kx = ix. Rows iy of one phase (iy + pad) mod s
+ * use the kernel rows ky of that phase; columns ix = px + s * q of one phase px use the kernel
+ * columns kx = px + pad (mod s), and read ox = q + (px + pad - kx) / s. */
+static void dw_dx_channel(float *dxc, const float *gc, const float *wc, ptrdiff_t wrs, int n, int h, int wd, int ho,
+                          int wo, int k, int s)
+{
+    const int pad = k / 2;
+    for (int px = 0; px < s && px < wd; px++) {
+        const int nq = (wd - px + s - 1) / s;
+        int kxs[DW_MAXK], nkx = 0, lo[DW_MAXK], hi[DW_MAXK], qa = 0, qb = nq;
+        for (int kx = 0; kx < k; kx++) {
+            const int v = px + pad - kx;
+            if (v % s) continue;
+            col_range(v / s, 1, wo, nq, &lo[nkx], &hi[nkx]);
+            qa = lo[nkx] > qa ? lo[nkx] : qa;
+            qb = hi[nkx] < qb ? hi[nkx] : qb;
+            kxs[nkx++] = kx;
+        }
+        if (qb < qa) qb = qa;
+        for (int ry = 0; ry < s && ry < k; ry++) { /* kernel rows ky = ry, ry + s, ... */
+            tap taps[DW_MAXK * DW_MAXK];
+            int nky = 0;
+            for (int ky = ry; ky < k; ky += s, nky++)
+                for (int i = 0; i < nkx; i++)
+                    taps[nky * nkx + i] = (tap){.rel = -(ptrdiff_t)((ky - ry) / s) * wo * n +
+                                                       (ptrdiff_t)((px + pad - kxs[i]) / s) * n,
+                                                .w = wc[ky * wrs + kxs[i]], .qlo = lo[i], .qhi = hi[i]};
+            row_job r = {.src = gc, .qstep = n, .qa = qa, .qb = qb};
+            /* rows iy with (iy + pad - ry) a multiple of s; oy = (iy + pad - ky) / s in [0, ho) */
+            int iy0 = ((ry - pad) % s + s) % s;
+            for (int iy = iy0; iy < h; iy += s) {
+                const int oy0 = (iy + pad - ry) / s; /* the row ky = ry reads */
+                /* ky = ry + s * m reads oy0 - m: m in [oy0 - ho + 1, oy0] and [0, nky) */
+                const int m0 = oy0 - ho + 1 > 0 ? oy0 - ho + 1 : 0, m1 = oy0 + 1 < nky ? oy0 + 1 : nky;
+                if (m1 <= m0) continue;
+                r.base = (ptrdiff_t)oy0 * wo * n;
+                r.t = taps + m0 * nkx;
+                r.nt = (m1 - m0) * nkx;
+                corr_row(dxc + ((ptrdiff_t)iy * wd + px) * n, (ptrdiff_t)s * n, nq, 1, &r, n);
             }
+        }
+    }
+}
+
+/* Weight-gradient partial sums of one output row g and one kernel row: for kx < k,
+ * acc[kx * n + j] += the sum over the output columns ox whose input column ix = ox * s - pad + kx
+ * is inside the row xr, of g[ox][j] * xr[ix][j], for j in [0, 8 * nv) (all pointers at sample
+ * j0). The k x nv accumulators stay in registers along the row; columns [qa, qb) need no test. */
+static inline __attribute__((always_inline)) void dw_row(float *restrict acc, const float *g, const float *xr, int n,
+                                                         int wd, int wo, int s, int qa, int qb, const int k,
+                                                         const int nv)
+{
+    const int pad = k / 2;
+    v8 a[DW_MAXK][2];
+    for (int kx = 0; kx < k; kx++)
+        for (int v = 0; v < nv; v++) a[kx][v] = (v8){0};
+    for (int ox = 0; ox < wo; ox++) {
+        if (ox == qa && qb > qa) { /* the inside columns: no test, pointers stepped */
+            const float *gp = g + (ptrdiff_t)qa * n, *xp = xr + (ptrdiff_t)(qa * s - pad) * n;
+            for (; ox < qb; ox++, gp += n, xp += (ptrdiff_t)s * n) {
+                v8 gv[2];
+                for (int v = 0; v < nv; v++) gv[v] = vload(gp + 8 * v);
+                for (int kx = 0; kx < k; kx++)
+                    for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * vload(xp + (ptrdiff_t)kx * n + 8 * v);
+            }
+            if (ox == wo) break;
+        }
+        const int ix0 = ox * s - pad;
+        v8 gv[2];
+        for (int v = 0; v < nv; v++) gv[v] = vload(g + (ptrdiff_t)ox * n + 8 * v);
+        for (int kx = 0; kx < k; kx++) {
+            if (ix0 + kx < 0 || ix0 + kx >= wd) continue;
+            const float *xp = xr + (ptrdiff_t)(ix0 + kx) * n;
+            for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * vload(xp + 8 * v);
+        }
+    }
+    for (int kx = 0; kx < k; kx++)
+        for (int v = 0; v < nv; v++) vstore(acc + (ptrdiff_t)kx * n + 8 * v, vload(acc + (ptrdiff_t)kx * n + 8 * v) + a[kx][v]);
+}
+
+/* dw_row for the samples [j0, j0 + 8 * nv) of every sample block, then the last n % 8 samples. */
+static inline __attribute__((always_inline)) void dw_row_all(float *restrict acc, const float *g, const float *xr, int n,
+                                                             int wd, int wo, int s, int qa, int qb, const int k)
+{
+    int j0 = 0;
+    if (k <= 5)
+        for (; j0 + 16 <= n; j0 += 16) dw_row(acc + j0, g + j0, xr + j0, n, wd, wo, s, qa, qb, k, 2);
+    for (; j0 + 8 <= n; j0 += 8) dw_row(acc + j0, g + j0, xr + j0, n, wd, wo, s, qa, qb, k, 1);
+    if (j0 < n)
+        for (int ox = 0; ox < wo; ox++)
+            for (int kx = 0; kx < k; kx++) {
+                const int ix = ox * s - k / 2 + kx;
+                if (ix < 0 || ix >= wd) continue;
+                for (int j = j0; j < n; j++) acc[(ptrdiff_t)kx * n + j] += g[(ptrdiff_t)ox * n + j] * xr[(ptrdiff_t)ix * n + j];
+            }
+}
+
+/* dw of one channel into dwc[ky * wrs + kx] (+=), with per-tap partial sums over the samples
+ * in dwt [k * k][n] (scratch). */
+static void dw_dw_channel(float *dwc, ptrdiff_t wrs, float *restrict dwt, const float *gc, const float *xc, int n,
+                          int h, int wd, int ho, int wo, int k, int s)
+{
+    const int pad = k / 2;
+    int qa = 0, qb = wo;
+    for (int kx = 0; kx < k; kx++) {
+        int lo, hi;
+        col_range(kx - pad, s, wd, wo, &lo, &hi);
+        qa = lo > qa ? lo : qa;
+        qb = hi < qb ? hi : qb;
+    }
+    memset(dwt, 0, sizeof(float) * k * k * n);
+    for (int oy = 0; oy < ho; oy++) {
+        const float *g = gc + (ptrdiff_t)oy * wo * n;
+        for (int ky = 0; ky < k; ky++) {
+            const int iy = oy * s - pad + ky;
+            if (iy < 0 || iy >= h) continue;
+            const float *xr = xc + (ptrdiff_t)iy * wd * n;
+            float *acc = dwt + (ptrdiff_t)ky * k * n;
+            switch (k) { /* the kernel sizes in use get their accumulators in registers */
+            case 3: dw_row_all(acc, g, xr, n, wd, wo, s, qa, qb, 3); break;
+            case 5: dw_row_all(acc, g, xr, n, wd, wo, s, qa, qb, 5); break;
+            case 7: dw_row_all(acc, g, xr, n, wd, wo, s, qa, qb, 7); break;
+            default: dw_row_all(acc, g, xr, n, wd, wo, s, qa, qb, k); break;
+            }
+        }
+    }
+    for (int t = 0; t < k * k; t++) {
+        float sum = 0.0f;
+        for (int j = 0; j < n; j++) sum += dwt[t * n + j];
+        dwc[(t / k) * wrs + t % k] += sum;
     }
 }
 
 void an_dwconv_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                         ptrdiff_t wcs, ptrdiff_t wrs, int c, int n, int h, int wd, int k, int s)
 {
+    if (k > DW_MAXK) {
+        an_dwconv_backward_ref(dx, dw, dy, x, w, wcs, wrs, c, n, h, wd, k, s);
+        return;
+    }
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ho * wo * n * k * k >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
-        float *dwt = dw ? an_scratch(0, (size_t)k * k * n) : NULL; /* this thread's */
-        const float *wc = w + ch * wcs;
-        const float *xc = dw ? x + (ptrdiff_t)ch * h * wd * n : NULL;
-        float *dxc = dx ? dx + (ptrdiff_t)ch * h * wd * n : NULL;
         const float *gc = dy + (ptrdiff_t)ch * ho * wo * n;
-        if (dwt) memset(dwt, 0, sizeof(float) * k * k * n);
-        for (int oy = 0; oy < ho; oy++)
-            for (int ox = 0; ox < wo; ox++) {
-                const float *restrict g = gc + ((ptrdiff_t)oy * wo + ox) * n;
-                for (int ky = 0; ky < k; ky++) {
-                    const int iy = oy * s - pad + ky;
-                    if (iy < 0 || iy >= h) continue;
-                    for (int kx = 0; kx < k; kx++) {
-                        const int ix = ox * s - pad + kx;
-                        if (ix < 0 || ix >= wd) continue;
-                        const ptrdiff_t xo = ((ptrdiff_t)iy * wd + ix) * n;
-                        if (dwt) {
-                            float *restrict a = dwt + (ky * k + kx) * n;
-                            const float *restrict xr = xc + xo;
-                            for (int j = 0; j < n; j++) a[j] += g[j] * xr[j];
-                        }
-                        if (dxc) {
-                            const float wv = wc[ky * wrs + kx];
-                            float *restrict d = dxc + xo;
-                            for (int j = 0; j < n; j++) d[j] += wv * g[j];
-                        }
-                    }
-                }
-            }
-        if (dwt)
-            for (int t = 0; t < k * k; t++) {
-                float sum = 0.0f;
-                for (int j = 0; j < n; j++) sum += dwt[t * n + j];
-                dw[ch * wcs + (t / k) * wrs + t % k] += sum;
-            }
-        else if (dw) { /* scratch allocation failed: plain loops, same result */
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++)
-                    for (int ky = 0; ky < k; ky++)
-                        for (int kx = 0; kx < k; kx++) {
-                            const int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
-                            if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                            float sum = 0.0f;
-                            for (int j = 0; j < n; j++)
-                                sum += gc[((ptrdiff_t)oy * wo + ox) * n + j] * xc[((ptrdiff_t)iy * wd + ix) * n + j];
-                            dw[ch * wcs + ky * wrs + kx] += sum;
-                        }
+        if (dx) dw_dx_channel(dx + (ptrdiff_t)ch * h * wd * n, gc, w + ch * wcs, wrs, n, h, wd, ho, wo, k, s);
+        if (!dw) continue;
+        const float *xc = x + (ptrdiff_t)ch * h * wd * n;
+        float *dwt = an_scratch(0, (size_t)k * k * n); /* this thread's */
+        if (dwt) {
+            dw_dw_channel(dw + ch * wcs, wrs, dwt, gc, xc, n, h, wd, ho, wo, k, s);
+            continue;
         }
+        /* scratch allocation failed: plain loops */
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++)
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        const int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                        float sum = 0.0f;
+                        for (int j = 0; j < n; j++)
+                            sum += gc[((ptrdiff_t)oy * wo + ox) * n + j] * xc[((ptrdiff_t)iy * wd + ix) * n + j];
+                        dw[ch * wcs + ky * wrs + kx] += sum;
+                    }
     }
 }
 

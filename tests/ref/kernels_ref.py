@@ -170,6 +170,12 @@ def gen_dw():
     dw_case("dw_k3s1_crop5_n9", 4, 3, 9, 5, 7, 5, 3, 1, acc0=0.5)
     dw_case("dw_k5s2_crop7_n19", 4, 2, 19, 7, 5, 7, 5, 2)
     dw_case("dw_k7s1_n8", 2, 2, 8, 4, 5, 7, 7, 1)
+    # register blocks of 32, 16 and 8 samples plus a remainder (61 = 32 + 16 + 8 + 5), rows wide
+    # enough for whole column blocks inside and border columns on both sides, both column phases
+    # of stride 2 (odd widths)
+    dw_case("dw_k5s1_n61_w14", 3, 2, 61, 3, 14, 5, 5, 1, acc0=0.5)
+    dw_case("dw_k3s2_crop5_n24_w17", 3, 2, 24, 6, 17, 5, 3, 2)
+    dw_case("dw_k7s2_n16_w13", 2, 2, 16, 7, 13, 7, 7, 2, acc0=0.5)
 
 
 # ----------------------------------------------------------------------------------------------
