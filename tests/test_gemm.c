@@ -1,6 +1,8 @@
-/* test_gemm.c - the BLIS-backed strided GEMM against the naive reference on the views the
- * network uses: row-major slices of larger matrices, transposes by strides, alpha/beta, and
- * degenerate sizes (m, n or k = 1). */
+/* test_gemm.c - the strided GEMM against the naive reference on the views the network uses:
+ * row-major slices of larger matrices, transposes by strides, alpha/beta, and degenerate sizes
+ * (m, n or k = 1). The shapes reach every path of an_sgemm: BLIS, the k-split, and the
+ * dot-product kernel for small outputs (ta 0, tb 1: edge blocks of m % 4 and n % 3, k % 8
+ * remainders, several k chunks, and the k-split over it). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +31,9 @@ static void one(int m, int n, int k, int ta, int tb, int lda_pad, float alpha, f
 
 int main(void)
 {
-    const int sizes[][3] = {{1, 1, 1}, {1, 17, 5}, {13, 1, 7}, {7, 9, 1}, {33, 65, 17}, {64, 200, 96}, {10, 64, 320}};
+    const int sizes[][3] = {{1, 1, 1},      {1, 17, 5},     {13, 1, 7},    {7, 9, 1},      {33, 65, 17},
+                            {64, 200, 96},  {10, 64, 320},  {13, 7, 1029}, {16, 16, 8003}, {5, 3, 2051},
+                            {2, 2, 64},     {64, 64, 100},  {3, 11, 4100}};
     unsigned seed = 1;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
@@ -42,6 +46,17 @@ int main(void)
     an_sgemm(2, 2, 3, 1.0f, a, 3, 1, b, 2, 1, 0.0f, c, 2, 1);
     const float expect[4] = {4, 5, 10, 11};
     CHECK_CLOSE("gemm beta=0 overwrites NaN", c, expect, 4, 0);
+    /* the same through the dot-product kernel (A rows and B columns contiguous, k >= 64) */
+    float ad[2 * 64], bd[64 * 2], cd[4] = {NAN, NAN, NAN, NAN}, ed[4] = {0, 0, 0, 0};
+    for (int p = 0; p < 64; p++) {
+        ad[p] = 1.0f, ad[64 + p] = (float)(p % 3);
+        bd[p] = 0.5f, bd[64 + p] = (float)(p % 2);
+    }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            for (int p = 0; p < 64; p++) ed[i * 2 + j] += ad[i * 64 + p] * bd[j * 64 + p];
+    an_sgemm(2, 2, 64, 1.0f, ad, 64, 1, bd, 1, 64, 0.0f, cd, 2, 1);
+    CHECK_CLOSE("gemm (dot products) beta=0 overwrites NaN", cd, ed, 4, 0);
     /* k = 0 scales C by beta. */
     float c0[2] = {2, 3};
     an_sgemm(1, 2, 0, 1.0f, a, 1, 1, b, 1, 1, 0.5f, c0, 2, 1);

@@ -21,17 +21,9 @@
 #include "alphanet/kernels/gemm.h"
 #include "alphanet/kernels/layout.h"
 #include "scratch.h"
+#include "vmath.h"
 
 #define DW_MAXK 7 /* larger kernels take the reference loops */
-
-typedef float v8 __attribute__((vector_size(32)));
-static inline v8 vload(const float *p)
-{
-    v8 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void vstore(float *p, v8 v) { memcpy(p, &v, sizeof v); }
 
 static inline int floordiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -55,15 +47,15 @@ typedef struct {
 static inline __attribute__((always_inline)) void corr_col(float *restrict out, int accumulate, const row_job *r,
                                                            int q, int j0, const int nv)
 {
-    v8 acc[4] = {{0}, {0}, {0}, {0}};
+    an_v8 acc[4] = {{0}, {0}, {0}, {0}};
     const float *src = r->src + (r->base + q * r->qstep + j0);
     for (int t = 0; t < r->nt; t++) {
         if (q < r->t[t].qlo || q >= r->t[t].qhi) continue;
-        const v8 wv = (v8){0} + r->t[t].w;
+        const an_v8 wv = (an_v8){0} + r->t[t].w;
         const float *p = src + r->t[t].rel;
-        for (int v = 0; v < nv; v++) acc[v] += wv * vload(p + 8 * v);
+        for (int v = 0; v < nv; v++) acc[v] += wv * an_vload(p + 8 * v);
     }
-    for (int v = 0; v < nv; v++) vstore(out + j0 + 8 * v, accumulate ? vload(out + j0 + 8 * v) + acc[v] : acc[v]);
+    for (int v = 0; v < nv; v++) an_vstore(out + j0 + 8 * v, accumulate ? an_vload(out + j0 + 8 * v) + acc[v] : acc[v]);
 }
 
 /* ob output columns from q0, samples [j0, j0 + 8 * nv), every tap inside: the ob x nv
@@ -72,20 +64,20 @@ static inline __attribute__((always_inline)) void corr_block(float *restrict out
                                                              const row_job *r, int q0, int j0, const int ob,
                                                              const int nv)
 {
-    v8 acc[4][4];
+    an_v8 acc[4][4];
     for (int o = 0; o < ob; o++)
-        for (int v = 0; v < nv; v++) acc[o][v] = (v8){0};
+        for (int v = 0; v < nv; v++) acc[o][v] = (an_v8){0};
     const ptrdiff_t step = r->qstep;
     const float *src = r->src + (r->base + q0 * step + j0);
     for (int t = 0; t < r->nt; t++) {
-        const v8 wv = (v8){0} + r->t[t].w;
+        const an_v8 wv = (an_v8){0} + r->t[t].w;
         const float *p = src + r->t[t].rel;
         for (int o = 0; o < ob; o++)
-            for (int v = 0; v < nv; v++) acc[o][v] += wv * vload(p + o * step + 8 * v);
+            for (int v = 0; v < nv; v++) acc[o][v] += wv * an_vload(p + o * step + 8 * v);
     }
     for (int o = 0; o < ob; o++) {
         float *d = out + (q0 + o) * ocs + j0;
-        for (int v = 0; v < nv; v++) vstore(d + 8 * v, accumulate ? vload(d + 8 * v) + acc[o][v] : acc[o][v]);
+        for (int v = 0; v < nv; v++) an_vstore(d + 8 * v, accumulate ? an_vload(d + 8 * v) + acc[o][v] : acc[o][v]);
     }
 }
 
@@ -227,31 +219,34 @@ static inline __attribute__((always_inline)) void dw_row(float *restrict acc, co
                                                          const int nv)
 {
     const int pad = k / 2;
-    v8 a[DW_MAXK][2];
+    an_v8 a[DW_MAXK][2];
     for (int kx = 0; kx < k; kx++)
-        for (int v = 0; v < nv; v++) a[kx][v] = (v8){0};
+        for (int v = 0; v < nv; v++) a[kx][v] = (an_v8){0};
     for (int ox = 0; ox < wo; ox++) {
         if (ox == qa && qb > qa) { /* the inside columns: no test, pointers stepped */
             const float *gp = g + (ptrdiff_t)qa * n, *xp = xr + (ptrdiff_t)(qa * s - pad) * n;
             for (; ox < qb; ox++, gp += n, xp += (ptrdiff_t)s * n) {
-                v8 gv[2];
-                for (int v = 0; v < nv; v++) gv[v] = vload(gp + 8 * v);
+                an_v8 gv[2];
+                for (int v = 0; v < nv; v++) gv[v] = an_vload(gp + 8 * v);
                 for (int kx = 0; kx < k; kx++)
-                    for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * vload(xp + (ptrdiff_t)kx * n + 8 * v);
+                    for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * an_vload(xp + (ptrdiff_t)kx * n + 8 * v);
             }
             if (ox == wo) break;
         }
         const int ix0 = ox * s - pad;
-        v8 gv[2];
-        for (int v = 0; v < nv; v++) gv[v] = vload(g + (ptrdiff_t)ox * n + 8 * v);
+        an_v8 gv[2];
+        for (int v = 0; v < nv; v++) gv[v] = an_vload(g + (ptrdiff_t)ox * n + 8 * v);
         for (int kx = 0; kx < k; kx++) {
             if (ix0 + kx < 0 || ix0 + kx >= wd) continue;
             const float *xp = xr + (ptrdiff_t)(ix0 + kx) * n;
-            for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * vload(xp + 8 * v);
+            for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * an_vload(xp + 8 * v);
         }
     }
     for (int kx = 0; kx < k; kx++)
-        for (int v = 0; v < nv; v++) vstore(acc + (ptrdiff_t)kx * n + 8 * v, vload(acc + (ptrdiff_t)kx * n + 8 * v) + a[kx][v]);
+        for (int v = 0; v < nv; v++) {
+            float *d = acc + (ptrdiff_t)kx * n + 8 * v;
+            an_vstore(d, an_vload(d) + a[kx][v]);
+        }
 }
 
 /* dw_row for the samples [j0, j0 + 8 * nv) of every sample block, then the last n % 8 samples. */
@@ -267,7 +262,8 @@ static inline __attribute__((always_inline)) void dw_row_all(float *restrict acc
             for (int kx = 0; kx < k; kx++) {
                 const int ix = ox * s - k / 2 + kx;
                 if (ix < 0 || ix >= wd) continue;
-                for (int j = j0; j < n; j++) acc[(ptrdiff_t)kx * n + j] += g[(ptrdiff_t)ox * n + j] * xr[(ptrdiff_t)ix * n + j];
+                const float *gp = g + (ptrdiff_t)ox * n, *xp = xr + (ptrdiff_t)ix * n;
+                for (int j = j0; j < n; j++) acc[(ptrdiff_t)kx * n + j] += gp[j] * xp[j];
             }
 }
 

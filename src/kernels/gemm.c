@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "scratch.h"
+#include "vmath.h"
 
 static pthread_once_t blis_once = PTHREAD_ONCE_INIT;
 
@@ -54,6 +55,98 @@ static void gemm_threads(int nt, int m, int n, int k, float alpha, const float *
                  c, rsc, csc, NULL, &rntm);
 }
 
+/* ---- dot-product GEMM: a small C whose A rows and B columns are both contiguous in k ----
+ * (the weight gradient of a 1x1 convolution, dY X^T: cout x cin outputs, k = batch x pixels).
+ * BLIS's micro-tiles (32 x 12 on skx) are mostly padding for an output of 8 x 8 or 16 x 9, and
+ * it packs both operands; here every output is a dot product of two contiguous rows. Blocks of
+ * DOT_MB x DOT_NB outputs keep one 8-float accumulator per output in registers and read each
+ * row once per block; k is walked in chunks of DOT_KC, so the A and B rows of a chunk stay in
+ * cache while all blocks pass over them, and the accumulators are parked in scratch between
+ * chunks. */
+#define DOT_MB 4
+#define DOT_NB 3
+#define DOT_KC 1024
+#define DOT_MAX_OUT 4096 /* outputs; BLIS is faster from about 5000 (bench kernels) */
+
+/* acc[i * n + j] += the 8 lanes of A row i times B column j over [p0, p1) (multiples of 8),
+ * for the ib x jb block at (i0, j0); acc holds n vectors per row. */
+static inline __attribute__((always_inline)) void dot_block(an_v8 *restrict acc, int n, const float *a, ptrdiff_t rsa,
+                                                            const float *b, ptrdiff_t csb, int i0, int j0, int p0,
+                                                            int p1, const int ib, const int jb)
+{
+    an_v8 s[DOT_MB][DOT_NB];
+    for (int i = 0; i < ib; i++)
+        for (int j = 0; j < jb; j++) s[i][j] = acc[(size_t)(i0 + i) * n + j0 + j];
+    const float *ar[DOT_MB], *br[DOT_NB];
+    for (int i = 0; i < ib; i++) ar[i] = a + (i0 + i) * rsa;
+    for (int j = 0; j < jb; j++) br[j] = b + (j0 + j) * csb;
+    for (int p = p0; p < p1; p += 8) {
+        an_v8 av[DOT_MB], bv[DOT_NB];
+        for (int i = 0; i < ib; i++) {
+            av[i] = an_vload(ar[i] + p);
+            AN_IN_REGISTER(av[i]);
+        }
+        for (int j = 0; j < jb; j++) {
+            bv[j] = an_vload(br[j] + p);
+            AN_IN_REGISTER(bv[j]);
+        }
+        for (int i = 0; i < ib; i++)
+            for (int j = 0; j < jb; j++) s[i][j] += av[i] * bv[j];
+    }
+    for (int i = 0; i < ib; i++)
+        for (int j = 0; j < jb; j++) acc[(size_t)(i0 + i) * n + j0 + j] = s[i][j];
+}
+
+#define DOT_CASE(I, J)                                                     \
+    case (I) * 8 + (J):                                                    \
+        dot_block(acc, n, a, rsa, b, csb, i0, j0, p0, p1, (I), (J));        \
+        break
+
+/* out[i * ldo + j] = sum over p < k of a[i * rsa + p] * b[p + j * csb]; acc: m * n vectors of
+ * scratch. */
+static void gemm_dots(int m, int n, int k, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb, float *out,
+                      ptrdiff_t ldo, an_v8 *acc)
+{
+    for (size_t i = 0; i < (size_t)m * n; i++) acc[i] = (an_v8){0};
+    const int k8 = k & ~7;
+    for (int p0 = 0; p0 < k8; p0 += DOT_KC) {
+        const int p1 = p0 + DOT_KC < k8 ? p0 + DOT_KC : k8;
+        for (int i0 = 0; i0 < m; i0 += DOT_MB)
+            for (int j0 = 0; j0 < n; j0 += DOT_NB) {
+                const int ib = m - i0 < DOT_MB ? m - i0 : DOT_MB, jb = n - j0 < DOT_NB ? n - j0 : DOT_NB;
+                switch (ib * 8 + jb) {
+                    DOT_CASE(4, 3); DOT_CASE(4, 2); DOT_CASE(4, 1);
+                    DOT_CASE(3, 3); DOT_CASE(3, 2); DOT_CASE(3, 1);
+                    DOT_CASE(2, 3); DOT_CASE(2, 2); DOT_CASE(2, 1);
+                    DOT_CASE(1, 3); DOT_CASE(1, 2); DOT_CASE(1, 1);
+                }
+            }
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float v = an_vsum(acc[(size_t)i * n + j]);
+            for (int p = k8; p < k; p++) v += a[i * rsa + p] * b[p + j * csb];
+            out[i * ldo + j] = v;
+        }
+}
+#undef DOT_CASE
+
+/* C = beta C + alpha A B through gemm_dots, or 0 (nothing done) when the scratch cannot be had. */
+static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb,
+                float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
+{
+    an_v8 *acc = (an_v8 *)an_scratch(3, (size_t)m * n * 8);
+    float *part = an_scratch(2, (size_t)m * n);
+    if (!acc || !part) return 0;
+    gemm_dots(m, n, k, a, rsa, b, csb, part, n, acc);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float *cij = c + i * rsc + j * csc;
+            *cij = alpha * part[(size_t)i * n + j] + (beta == 0.0f ? 0.0f : beta * *cij);
+        }
+    return 1;
+}
+
 /* A GEMM with a small C and a long k as KSPLIT products over fixed pieces of k, on the kernel
  * threads, each into its own buffer, then C = beta C + alpha (P0 + P1 + ...) summed in piece
  * order. The pieces do not depend on the number of threads, so neither does the result. Returns
@@ -64,13 +157,23 @@ static int ksplit(int m, int n, int k, float alpha, const float *a, ptrdiff_t rs
                   ptrdiff_t rsb, ptrdiff_t csb, float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc, int nt)
 {
     const size_t mn = (size_t)m * n;
+    const int use_dots = csa == 1 && rsb == 1 && mn <= DOT_MAX_OUT;
     float *part = an_scratch(2, KSPLIT * mn); /* the calling thread's; shared with the team below */
     if (!part) return 0;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
+    int failed = 0;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1) reduction(| : failed)
     for (int q = 0; q < KSPLIT; q++) {
         const int k0 = (int)((long)k * q / KSPLIT), k1 = (int)((long)k * (q + 1) / KSPLIT);
-        gemm_threads(1, m, n, k1 - k0, 1.0f, a + k0 * csa, rsa, csa, b + k0 * rsb, rsb, csb, 0.0f, part + q * mn, n, 1);
+        an_v8 *acc = use_dots ? (an_v8 *)an_scratch(3, mn * 8) : NULL; /* this thread's */
+        if (acc)
+            gemm_dots(m, n, k1 - k0, a + k0, rsa, b + k0, csb, part + q * mn, n, acc);
+        else if (!use_dots)
+            gemm_threads(1, m, n, k1 - k0, 1.0f, a + k0 * csa, rsa, csa, b + k0 * rsb, rsb, csb, 0.0f, part + q * mn, n,
+                         1);
+        else
+            failed = 1;
     }
+    if (failed) return 0;
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             float v = part[(size_t)i * n + j];
@@ -110,6 +213,9 @@ void an_sgemm(int m, int n, int k, float alpha,
     const int nt = an_kernel_threads();
     const int big = 2.0 * m * n * k >= 4e6, wide = (double)m * n >= gemm_min_out();
     if (big && !wide && k >= KSPLIT * KSPLIT_MIN_K && ksplit(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, nt))
+        return;
+    if (csa == 1 && rsb == 1 && (double)m * n <= DOT_MAX_OUT && k >= 64 &&
+        dots(m, n, k, alpha, a, rsa, b, csb, beta, c, rsc, csc))
         return;
     gemm_threads(nt > 1 && big && wide ? nt : 1, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
 }

@@ -1,4 +1,5 @@
-/* vmath.h - private, vectorisable single-precision exp for the activation kernels.
+/* vmath.h - private vector helpers of the kernels: an 8-float vector type, and a vectorisable
+ * single-precision exp for the activation kernels.
  * glibc's expf is a function call the compiler cannot vectorise without -ffast-math, and
  * swish needs one exp per activation. This is the classic Cody-Waite range reduction with a
  * degree-6 minimax polynomial (as in Cephes' expf): max relative error about 2 ulp over the
@@ -29,6 +30,27 @@ static inline float an_expf(float x)
     memcpy(&scale, &bits, sizeof scale);
     return e * scale;
 }
+
+/* 8 floats as one value: GCC and Clang lower arithmetic on it to the target's vectors (one ymm
+ * register with AVX2, half a zmm with AVX-512). vload / vstore are unaligned. */
+typedef float an_v8 __attribute__((vector_size(32)));
+static inline an_v8 an_vload(const float *p)
+{
+    an_v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void an_vstore(float *p, an_v8 v) { memcpy(p, &v, sizeof v); }
+static inline float an_vsum(an_v8 v) { return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7])); }
+
+/* Keeps v in a vector register from here on: without it GCC may load an operand again for
+ * every multiply-add that uses it (a memory operand each time), doubling the loads of a
+ * register-blocked loop. An empty asm the compiler cannot see through. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define AN_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define AN_IN_REGISTER(v) ((void)0)
+#endif
 
 /* 1 / (1 + exp(-x)) */
 static inline float an_sigmoidf(float x) { return 1.0f / (1.0f + an_expf(-x)); }
