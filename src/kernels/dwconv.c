@@ -51,7 +51,7 @@ static inline __attribute__((always_inline)) void corr_col(float *restrict out, 
     const float *src = r->src + (r->base + q * r->qstep + j0);
     for (int t = 0; t < r->nt; t++) {
         if (q < r->t[t].qlo || q >= r->t[t].qhi) continue;
-        const an_v8 wv = (an_v8){0} + r->t[t].w;
+        const an_v8 wv = an_vset1(r->t[t].w);
         const float *p = src + r->t[t].rel;
         for (int v = 0; v < nv; v++) acc[v] += wv * an_vload(p + 8 * v);
     }
@@ -70,7 +70,7 @@ static inline __attribute__((always_inline)) void corr_block(float *restrict out
     const ptrdiff_t step = r->qstep;
     const float *src = r->src + (r->base + q0 * step + j0);
     for (int t = 0; t < r->nt; t++) {
-        const an_v8 wv = (an_v8){0} + r->t[t].w;
+        const an_v8 wv = an_vset1(r->t[t].w);
         const float *p = src + r->t[t].rel;
         for (int o = 0; o < ob; o++)
             for (int v = 0; v < nv; v++) acc[o][v] += wv * an_vload(p + o * step + 8 * v);

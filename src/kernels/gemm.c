@@ -147,6 +147,89 @@ static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa,
     return 1;
 }
 
+/* ---- short-and-wide GEMM: few rows of C (m <= ROWS_MAX_M), long rows of B ----
+ * (a 1x1 convolution to few channels, or the input gradient of one from few channels: m = the
+ * narrow side, n = batch x pixels). BLIS packs B, which here is the large operand, and its
+ * 32-row micro-tiles are half padding at m = 16. Here B is read in place: columns in chunks of
+ * ROWS_JC, each chunk passed over by every block of 8 rows of C while it is in cache, 8 x 16
+ * outputs of C in registers per block. Chunks are split over the kernel threads; each output
+ * is computed by one thread in a fixed order, so results do not depend on the thread count. */
+#define ROWS_MAX_M 32
+#define ROWS_MIN_N 256
+#define ROWS_JC 64
+
+/* Rows [i0, i0 + mb) of 8 * nv columns of C (16 or 8), at c: alpha * A B + beta * C, with b at
+ * the same columns of B (rows ldb apart). */
+static inline __attribute__((always_inline)) void rows_block(int k, float alpha, const float *a, ptrdiff_t rsa,
+                                                             ptrdiff_t csa, const float *b, ptrdiff_t ldb, float beta,
+                                                             float *c, ptrdiff_t rsc, int i0, const int mb,
+                                                             const int nv)
+{
+    an_v8 acc[8][2];
+    for (int i = 0; i < mb; i++)
+        for (int v = 0; v < nv; v++) acc[i][v] = (an_v8){0};
+    const float *ai = a + i0 * rsa, *bp = b;
+    for (int p = 0; p < k; p++, bp += ldb) {
+        an_v8 bv[2];
+        for (int v = 0; v < nv; v++) {
+            bv[v] = an_vload(bp + 8 * v);
+            AN_IN_REGISTER(bv[v]);
+        }
+        for (int i = 0; i < mb; i++) {
+            const an_v8 av = an_vset1(ai[i * rsa + p * csa]);
+            for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+        }
+    }
+    for (int i = 0; i < mb; i++)
+        for (int v = 0; v < nv; v++) {
+            float *cp = c + (i0 + i) * rsc + 8 * v;
+            const an_v8 r = alpha * acc[i][v];
+            an_vstore(cp, beta == 0.0f ? r : r + beta * an_vload(cp));
+        }
+}
+
+/* All m rows of C in blocks of 8, 4, 2, 1, for 8 * nv columns (c, b at the first). */
+static inline __attribute__((always_inline)) void rows_cols(int m, int k, float alpha, const float *a, ptrdiff_t rsa,
+                                                            ptrdiff_t csa, const float *b, ptrdiff_t ldb, float beta,
+                                                            float *c, ptrdiff_t rsc, const int nv)
+{
+    int i0 = 0;
+    for (; i0 + 8 <= m; i0 += 8) rows_block(k, alpha, a, rsa, csa, b, ldb, beta, c, rsc, i0, 8, nv);
+    if (i0 + 4 <= m) rows_block(k, alpha, a, rsa, csa, b, ldb, beta, c, rsc, i0, 4, nv), i0 += 4;
+    if (i0 + 2 <= m) rows_block(k, alpha, a, rsa, csa, b, ldb, beta, c, rsc, i0, 2, nv), i0 += 2;
+    if (i0 < m) rows_block(k, alpha, a, rsa, csa, b, ldb, beta, c, rsc, i0, 1, nv);
+}
+
+static void gemm_rows(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                      ptrdiff_t rsb, float beta, float *c, ptrdiff_t rsc, int nt)
+{
+    const int nchunks = (n + ROWS_JC - 1) / ROWS_JC;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nchunks > 1)
+    for (int q = 0; q < nchunks; q++) {
+        const int j0 = q * ROWS_JC, w = (q + 1) * ROWS_JC < n ? ROWS_JC : n - j0;
+        /* the chunk's columns of B, copied to contiguous rows (this thread's scratch): B's own
+         * rows are often a multiple of 4 KB apart, so they would all fall in one cache set */
+        float *pk = an_scratch(3, (size_t)k * ROWS_JC);
+        const float *bc = b + j0;
+        ptrdiff_t ldb = rsb;
+        if (pk) {
+            for (int p = 0; p < k; p++) memcpy(pk + (ptrdiff_t)p * ROWS_JC, bc + p * rsb, sizeof(float) * w);
+            bc = pk, ldb = ROWS_JC;
+        }
+        float *cc = c + j0;
+        int j = 0;
+        for (; j + 16 <= w; j += 16) rows_cols(m, k, alpha, a, rsa, csa, bc + j, ldb, beta, cc + j, rsc, 2);
+        for (; j + 8 <= w; j += 8) rows_cols(m, k, alpha, a, rsa, csa, bc + j, ldb, beta, cc + j, rsc, 1);
+        for (; j < w; j++) /* the last n % 8 columns */
+            for (int i = 0; i < m; i++) {
+                float acc = 0.0f;
+                for (int p = 0; p < k; p++) acc += a[i * rsa + p * csa] * bc[p * ldb + j];
+                float *cij = cc + i * rsc + j;
+                *cij = alpha * acc + (beta == 0.0f ? 0.0f : beta * *cij);
+            }
+    }
+}
+
 /* A GEMM with a small C and a long k as KSPLIT products over fixed pieces of k, on the kernel
  * threads, each into its own buffer, then C = beta C + alpha (P0 + P1 + ...) summed in piece
  * order. The pieces do not depend on the number of threads, so neither does the result. Returns
@@ -214,6 +297,10 @@ void an_sgemm(int m, int n, int k, float alpha,
     const int big = 2.0 * m * n * k >= 4e6, wide = (double)m * n >= gemm_min_out();
     if (big && !wide && k >= KSPLIT * KSPLIT_MIN_K && ksplit(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, nt))
         return;
+    if (csb == 1 && csc == 1 && m <= ROWS_MAX_M && n >= ROWS_MIN_N) {
+        gemm_rows(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c, rsc, nt > 1 && big ? nt : 1);
+        return;
+    }
     if (csa == 1 && rsb == 1 && (double)m * n <= DOT_MAX_OUT && k >= 64 &&
         dots(m, n, k, alpha, a, rsa, b, csb, beta, c, rsc, csc))
         return;

@@ -41,6 +41,7 @@ static inline an_v8 an_vload(const float *p)
     return v;
 }
 static inline void an_vstore(float *p, an_v8 v) { memcpy(p, &v, sizeof v); }
+static inline an_v8 an_vset1(float x) { return (an_v8){x, x, x, x, x, x, x, x}; }
 static inline float an_vsum(an_v8 v) { return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7])); }
 
 /* Keeps v in a vector register from here on: without it GCC may load an operand again for
