@@ -66,7 +66,16 @@ static void gemm_threads(int nt, int m, int n, int k, float alpha, const float *
 #define DOT_MB 4
 #define DOT_NB 3
 #define DOT_KC 1024
-#define DOT_MAX_OUT 4096 /* outputs; BLIS is faster from about 5000 (bench kernels) */
+#define DOT_MAX_OUT 4096       /* outputs; BLIS is faster above, for short k */
+#define DOT_LONG_K 8192        /* ... but slower for long k, up to */
+#define DOT_MAX_OUT_LONG 16384 /* outputs (32 x 192, k 82944: 36 against 73 GFLOP/s) */
+
+/* Whether the dot-product kernel is the faster one for this shape (A rows, B columns in k). */
+static int dots_shape(int m, int n, int k)
+{
+    const double mn = (double)m * n;
+    return k >= 64 && (mn <= DOT_MAX_OUT || (k >= DOT_LONG_K && mn <= DOT_MAX_OUT_LONG));
+}
 
 /* acc[i * n + j] += the 8 lanes of A row i times B column j over [p0, p1) (multiples of 8),
  * for the ib x jb block at (i0, j0); acc holds n vectors per row. */
@@ -240,7 +249,7 @@ static int ksplit(int m, int n, int k, float alpha, const float *a, ptrdiff_t rs
                   ptrdiff_t rsb, ptrdiff_t csb, float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc, int nt)
 {
     const size_t mn = (size_t)m * n;
-    const int use_dots = csa == 1 && rsb == 1 && mn <= DOT_MAX_OUT;
+    const int use_dots = csa == 1 && rsb == 1 && dots_shape(m, n, k);
     float *part = an_scratch(2, KSPLIT * mn); /* the calling thread's; shared with the team below */
     if (!part) return 0;
     int failed = 0;
@@ -301,7 +310,7 @@ void an_sgemm(int m, int n, int k, float alpha,
         gemm_rows(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c, rsc, nt > 1 && big ? nt : 1);
         return;
     }
-    if (csa == 1 && rsb == 1 && (double)m * n <= DOT_MAX_OUT && k >= 64 &&
+    if (csa == 1 && rsb == 1 && dots_shape(m, n, k) &&
         dots(m, n, k, alpha, a, rsa, b, csb, beta, c, rsc, csc))
         return;
     gemm_threads(nt > 1 && big && wide ? nt : 1, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
