@@ -91,7 +91,7 @@ static void dw_f(const void *c, float *y, const float *x)
 static void dw_a(const void *c, float *dx, const float *dy)
 {
     const dw_ctx *q = c;
-    an_dwconv_backward(dx, NULL, dy, NULL, an_dwconv_view(q->wt, q->K, q->k), q->K * q->K, q->K, q->c, q->n, q->h, q->w,
+    an_dwconv_backward(dx, 1, NULL, dy, NULL, an_dwconv_view(q->wt, q->K, q->k), q->K * q->K, q->K, q->c, q->n, q->h, q->w,
                        q->k, q->s);
 }
 typedef struct { int c, n, h, w, pad; } pool_ctx;

@@ -15,7 +15,8 @@
  *   - forward outputs are pre-filled with NaN: a forward must overwrite, never read, its output;
  *   - backward gradient buffers are pre-filled with the fixture's acc0 (0.5 in at least one case
  *     per op), and the expected value is acc0 + reference: backwards accumulate (layout.h);
- *   - the NULL-dx variants give the same parameter gradients;
+ *   - the NULL-dx variants give the same parameter gradients, and the overwriting variants
+ *     (accumulate 0) the same dx from a NaN-filled buffer;
  *   - the test oracles an_sgemm_ref, an_conv2d_*_ref, an_dwconv_*_ref are held to the same fixtures.
  *
  * Tolerances are relative to the largest magnitude of the reference array (t_close_arrays); see
@@ -236,12 +237,15 @@ static void test_conv(const char *cs)
         ptrdiff_t p = (ptrdiff_t)n * h * w;
         an_conv1x1_forward(y, x, wt, ldw, cout, cin, p);
         cmp("conv1x1", cs, "y", y, yr, ny, RT_TIGHT);
-        an_conv1x1_backward(dx, dw, dy, x, wt, ldw, cout, cin, p);
+        an_conv1x1_backward(dx, 1, dw, dy, x, wt, ldw, cout, cin, p);
         cmp_acc("conv1x1", cs, "dx", dx, dxr, nx, acc0, RT_TIGHT);
         cmp_acc("conv1x1", cs, "dw", dw, dwr, nw, acc0, RT_TIGHT);
         for (size_t i = 0; i < nw; i++) dw[i] = acc0;
-        an_conv1x1_backward(NULL, dw, dy, x, wt, ldw, cout, cin, p);
+        an_conv1x1_backward(NULL, 1, dw, dy, x, wt, ldw, cout, cin, p);
         cmp_acc("conv1x1", cs, "dw (dx NULL)", dw, dwr, nw, acc0, RT_TIGHT);
+        for (size_t i = 0; i < nx; i++) dx[i] = FNAN; /* accumulate 0: dx is overwritten, never read */
+        an_conv1x1_backward(dx, 0, NULL, dy, x, wt, ldw, cout, cin, p);
+        cmp("conv1x1", cs, "dx (overwrite)", dx, dxr, nx, RT_TIGHT);
     }
 
     /* im2col / col2im adjointness: <im2col(x), r> == <x, col2im(r)>. */
@@ -307,12 +311,19 @@ static void test_dwconv(const char *cs)
         float *dwv = an_dwconv_view_mut(dw, K, k);
         (impl ? an_dwconv_forward_ref : an_dwconv_forward)(y, x, wv, wcs, wrs, c, n, h, w, k, s);
         cmp(op, cs, "y", y, yr, ny, RT_TIGHT);
-        (impl ? an_dwconv_backward_ref : an_dwconv_backward)(dx, dwv, dy, x, wv, wcs, wrs, c, n, h, w, k, s);
+        if (impl) an_dwconv_backward_ref(dx, dwv, dy, x, wv, wcs, wrs, c, n, h, w, k, s);
+        else an_dwconv_backward(dx, 1, dwv, dy, x, wv, wcs, wrs, c, n, h, w, k, s);
         cmp_acc(op, cs, "dx", dx, dxr, nx, acc0, RT_TIGHT);
         cmp_acc(op, cs, "dw", dw, dwr, nw, acc0, RT_TIGHT);
         for (size_t i = 0; i < nw; i++) dw[i] = acc0;
-        (impl ? an_dwconv_backward_ref : an_dwconv_backward)(NULL, dwv, dy, x, wv, wcs, wrs, c, n, h, w, k, s);
+        if (impl) an_dwconv_backward_ref(NULL, dwv, dy, x, wv, wcs, wrs, c, n, h, w, k, s);
+        else an_dwconv_backward(NULL, 1, dwv, dy, x, wv, wcs, wrs, c, n, h, w, k, s);
         cmp_acc(op, cs, "dw (dx NULL)", dw, dwr, nw, acc0, RT_TIGHT);
+        if (!impl) { /* accumulate 0: dx is overwritten, never read */
+            for (size_t i = 0; i < nx; i++) dx[i] = FNAN;
+            an_dwconv_backward(dx, 0, NULL, dy, x, wv, wcs, wrs, c, n, h, w, k, s);
+            cmp(op, cs, "dx (overwrite)", dx, dxr, nx, RT_TIGHT);
+        }
     }
     free(y); free(dx); free(dw);
     release_all();

@@ -114,7 +114,7 @@ static void free_op(op *o)
 static void conv1_f(op *o) { an_conv1x1_forward(o->y, o->in[0].v, o->in[1].v, o->p[3], o->p[0], o->p[1], o->p[2]); }
 static void conv1_b(op *o)
 {
-    an_conv1x1_backward(o->in[0].g, o->in[1].g, o->dy, o->in[0].v, o->in[1].v, o->p[3], o->p[0], o->p[1], o->p[2]);
+    an_conv1x1_backward(o->in[0].g, 1, o->in[1].g, o->dy, o->in[0].v, o->in[1].v, o->p[3], o->p[0], o->p[1], o->p[2]);
 }
 static void case_conv1x1(void)
 {
@@ -194,17 +194,22 @@ static void dwconv_sweep(void)
                     const float *wv = an_dwconv_view(wt, K, k);
                     an_dwconv_forward(y, x, wv, K * K, K, c, n, h, w, k, s);
                     an_dwconv_forward_ref(y2, x, wv, K * K, K, c, n, h, w, k, s);
-                    an_dwconv_backward(dx, an_dwconv_view_mut(dw, K, k), dy, x, wv, K * K, K, c, n, h, w, k, s);
+                    an_dwconv_backward(dx, 1, an_dwconv_view_mut(dw, K, k), dy, x, wv, K * K, K, c, n, h, w, k, s);
                     an_dwconv_backward_ref(dx2, an_dwconv_view_mut(dw2, K, k), dy, x, wv, K * K, K, c, n, h, w, k, s);
+                    float *dx3 = fa(nx); /* overwrite: NaN in, 0.25 + dx3 must equal the accumulated dx */
+                    for (size_t i = 0; i < nx; i++) dx3[i] = NAN;
+                    an_dwconv_backward(dx3, 0, NULL, dy, x, wv, K * K, K, c, n, h, w, k, s);
+                    for (size_t i = 0; i < nx; i++) dx3[i] += 0.25f;
                     const int ok = t_close_arrays(__FILE__, __LINE__, "dwconv sweep y", y, y2, ny, 1e-5, 1e-30) &&
                                    t_close_arrays(__FILE__, __LINE__, "dwconv sweep dx", dx, dx2, nx, 1e-5, 1e-30) &&
+                                   t_close_arrays(__FILE__, __LINE__, "dwconv sweep dx (overwrite)", dx3, dx2, nx, 1e-5, 1e-30) &&
                                    t_close_arrays(__FILE__, __LINE__, "dwconv sweep dw", dw, dw2, nw, 1e-5, 1e-30);
                     if (!ok) {
                         bad++;
                         fprintf(stderr, "  dwconv sweep: n %d, %d x %d, k %d in %d, stride %d\n", n, h, w, k, K, s);
                     }
                     cases++;
-                    free(x); free(wt); free(dy); free(y); free(y2); free(dx); free(dx2); free(dw); free(dw2);
+                    free(x); free(wt); free(dy); free(y); free(y2); free(dx); free(dx2); free(dx3); free(dw); free(dw2);
                 }
     CHECK_MSG(bad == 0, "dwconv sweep: %d of %d shapes differ from the reference", bad, cases);
 }
@@ -219,7 +224,7 @@ static void dw_f(op *o)
 static void dw_b(op *o)
 {
     const int K = o->p[6];
-    an_dwconv_backward(o->in[0].g, an_dwconv_view_mut(o->in[1].g, K, o->p[4]), o->dy, o->in[0].v,
+    an_dwconv_backward(o->in[0].g, 1, an_dwconv_view_mut(o->in[1].g, K, o->p[4]), o->dy, o->in[0].v,
                        an_dwconv_view(o->in[1].v, K, o->p[4]), K * K, K, o->p[0], o->p[1], o->p[2], o->p[3], o->p[4],
                        o->p[5]);
 }

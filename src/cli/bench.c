@@ -67,7 +67,7 @@ static void run(const job *j, int backward)
     switch (s->k) {
     case K_CONV1X1:
         if (!backward) an_conv1x1_forward(j->y, j->x, j->w, s->cin, s->cout, s->cin, p);
-        else an_conv1x1_backward(j->dx, j->dw, j->dy, j->x, j->w, s->cin, s->cout, s->cin, p);
+        else an_conv1x1_backward(j->dx, 1, j->dw, j->dy, j->x, j->w, s->cin, s->cout, s->cin, p);
         break;
     case K_CONV:
         if (!backward) an_conv2d_forward(j->y, j->x, j->w, s->cin * s->ks * s->ks, s->cout, s->cin, n, s->h, s->h, s->ks, s->s, j->col);
@@ -75,7 +75,7 @@ static void run(const job *j, int backward)
         break;
     case K_DW:
         if (!backward) an_dwconv_forward(j->y, j->x, j->w, s->ks * s->ks, s->ks, s->cin, n, s->h, s->h, s->ks, s->s);
-        else an_dwconv_backward(j->dx, j->dw, j->dy, j->x, j->w, s->ks * s->ks, s->ks, s->cin, n, s->h, s->h, s->ks, s->s);
+        else an_dwconv_backward(j->dx, 1, j->dw, j->dy, j->x, j->w, s->ks * s->ks, s->ks, s->cin, n, s->h, s->h, s->ks, s->s);
         break;
     case K_BN_SWISH:
         if (!backward) {

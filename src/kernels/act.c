@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 
 #include "alphanet/kernels/gemm.h"
 #include "vmath.h"
@@ -82,4 +83,34 @@ void an_hsigmoid_forward(float *y, const float *x, size_t n)
 void an_hsigmoid_backward(float *dx, const float *dy, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) dx[i] += (x[i] > -3.0f && x[i] < 3.0f) ? dy[i] * (1.0f / 6.0f) : 0.0f;
+}
+
+void an_zero(float *x, size_t n)
+{
+    const int nt = an_kernel_threads();
+    if (nt < 2 || n < 4 * AN_PAR_MIN_WORK) {
+        memset(x, 0, n * sizeof(float));
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        size_t lo, hi;
+        slice(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+        memset(x + lo, 0, (hi - lo) * sizeof(float));
+    }
+}
+
+void an_add_inplace(float *y, const float *x, size_t n)
+{
+    const int nt = an_kernel_threads();
+    if (nt < 2 || n < AN_PAR_MIN_WORK) {
+        for (size_t i = 0; i < n; i++) y[i] += x[i];
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        size_t lo, hi;
+        slice(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+        for (size_t i = lo; i < hi; i++) y[i] += x[i];
+    }
 }

@@ -11,11 +11,11 @@ void an_conv1x1_forward(float *y, const float *x, const float *w, int ldw, int c
     an_sgemm(cout, (int)p, cin, 1.0f, w, ldw, 1, x, p, 1, 0.0f, y, p, 1);
 }
 
-void an_conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w, int ldw,
-                         int cout, int cin, ptrdiff_t p)
+void an_conv1x1_backward(float *dx, int accumulate, float *dw, const float *dy, const float *x, const float *w,
+                         int ldw, int cout, int cin, ptrdiff_t p)
 {
     if (dw) an_sgemm(cout, cin, (int)p, 1.0f, dy, p, 1, x, 1, p, 1.0f, dw, ldw, 1);
-    if (dx) an_sgemm(cin, (int)p, cout, 1.0f, w, 1, ldw, dy, p, 1, 1.0f, dx, p, 1);
+    if (dx) an_sgemm(cin, (int)p, cout, 1.0f, w, 1, ldw, dy, p, 1, accumulate ? 1.0f : 0.0f, dx, p, 1);
 }
 
 size_t an_conv2d_col_size(int cin, int n, int h, int wd, int k, int s)
@@ -90,7 +90,7 @@ void an_conv2d_backward(float *dx, float *dw, const float *dy, const float *x, c
     const ptrdiff_t q = (ptrdiff_t)an_conv_out(h, k, s) * an_conv_out(wd, k, s) * n;
     const int kk = cin * k * k;
     if (k == 1 && s == 1) {
-        an_conv1x1_backward(dx, dw, dy, x, w, ldw, cout, cin, q);
+        an_conv1x1_backward(dx, 1, dw, dy, x, w, ldw, cout, cin, q);
         return;
     }
     if (dw) {

@@ -169,10 +169,12 @@ void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, 
  * with oy * s - pad + ky = iy and ox * s - pad + kx = ix. Rows iy of one phase (iy + pad) mod s
  * use the kernel rows ky of that phase; columns ix = px + s * q of one phase px use the kernel
  * columns kx = px + pad (mod s), and read ox = q + (px + pad - kx) / s. */
-static void dw_dx_channel(float *dxc, const float *gc, const float *wc, ptrdiff_t wrs, int n, int h, int wd, int ho,
-                          int wo, int k, int s)
+static void dw_dx_channel(float *dxc, int accumulate, const float *gc, const float *wc, ptrdiff_t wrs, int n, int h,
+                          int wd, int ho, int wo, int k, int s)
 {
     const int pad = k / 2;
+    if (!accumulate && k < s) /* some rows take no tap */
+        memset(dxc, 0, sizeof(float) * h * wd * n);
     for (int px = 0; px < s && px < wd; px++) {
         const int nq = (wd - px + s - 1) / s;
         int kxs[DW_MAXK], nkx = 0, lo[DW_MAXK], hi[DW_MAXK], qa = 0, qb = nq;
@@ -200,11 +202,15 @@ static void dw_dx_channel(float *dxc, const float *gc, const float *wc, ptrdiff_
                 const int oy0 = (iy + pad - ry) / s; /* the row ky = ry reads */
                 /* ky = ry + s * m reads oy0 - m: m in [oy0 - ho + 1, oy0] and [0, nky) */
                 const int m0 = oy0 - ho + 1 > 0 ? oy0 - ho + 1 : 0, m1 = oy0 + 1 < nky ? oy0 + 1 : nky;
-                if (m1 <= m0) continue;
+                if (m1 <= m0) { /* no tap reaches this row's columns of phase px */
+                    if (!accumulate)
+                        for (int q = 0; q < nq; q++) memset(dxc + ((ptrdiff_t)iy * wd + px + s * q) * n, 0, sizeof(float) * n);
+                    continue;
+                }
                 r.base = (ptrdiff_t)oy0 * wo * n;
                 r.t = taps + m0 * nkx;
                 r.nt = (m1 - m0) * nkx;
-                corr_row(dxc + ((ptrdiff_t)iy * wd + px) * n, (ptrdiff_t)s * n, nq, 1, &r, n);
+                corr_row(dxc + ((ptrdiff_t)iy * wd + px) * n, (ptrdiff_t)s * n, nq, accumulate, &r, n);
             }
         }
     }
@@ -303,10 +309,11 @@ static void dw_dw_channel(float *dwc, ptrdiff_t wrs, float *restrict dwt, const 
     }
 }
 
-void an_dwconv_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+void an_dwconv_backward(float *dx, int accumulate, float *dw, const float *dy, const float *x, const float *w,
                         ptrdiff_t wcs, ptrdiff_t wrs, int c, int n, int h, int wd, int k, int s)
 {
     if (k > DW_MAXK) {
+        if (dx && !accumulate) memset(dx, 0, sizeof(float) * c * h * wd * n);
         an_dwconv_backward_ref(dx, dw, dy, x, w, wcs, wrs, c, n, h, wd, k, s);
         return;
     }
@@ -315,7 +322,7 @@ void an_dwconv_backward(float *dx, float *dw, const float *dy, const float *x, c
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ho * wo * n * k * k >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *gc = dy + (ptrdiff_t)ch * ho * wo * n;
-        if (dx) dw_dx_channel(dx + (ptrdiff_t)ch * h * wd * n, gc, w + ch * wcs, wrs, n, h, wd, ho, wo, k, s);
+        if (dx) dw_dx_channel(dx + (ptrdiff_t)ch * h * wd * n, accumulate, gc, w + ch * wcs, wrs, n, h, wd, ho, wo, k, s);
         if (!dw) continue;
         const float *xc = x + (ptrdiff_t)ch * h * wd * n;
         float *dwt = an_scratch(0, (size_t)k * k * n); /* this thread's */

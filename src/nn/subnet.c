@@ -79,7 +79,7 @@ static float *arena_f(arena *a, size_t floats) { return arena_raw(a, floats * si
 static float *arena_zero(arena *a, size_t floats)
 {
     float *p = arena_f(a, floats);
-    if (p) memset(p, 0, floats * sizeof(float));
+    if (p) an_zero(p, floats);
     return p;
 }
 
@@ -515,9 +515,9 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
         dm = d2;
     }
     float *dmp = swish_backward_new(a, dm, ws->m_pre, (size_t)mix * n);
-    float *dg = arena_zero(a, (size_t)E * n);
+    float *dg = arena_f(a, (size_t)E * n);
     if (!dmp || !dg) goto nomem;
-    AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dg, G(net->p_mix_w), dmp, ws->g, P(net, net->p_mix_w),
+    AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dg, 0, G(net->p_mix_w), dmp, ws->g, P(net, net->p_mix_w),
                                               net->params[net->p_mix_w].shape[1], mix, E, n));
     float *dfa = arena_zero(a, (size_t)E * mh);
     if (!dfa) goto nomem;
@@ -525,11 +525,11 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
     float *dfp = bn_swish_backward(a, net, grad, &ws->f, dfa, net->p_fe_g, net->p_fe_b, E, mh);
     if (!dfp) goto nomem;
     const int clast = ws->nblk ? ws->blk[ws->nblk - 1].cout : ws->stem_c;
-    float *dout = arena_zero(a, (size_t)clast * mh);
+    float *dout = arena_f(a, (size_t)clast * mh);
     if (!dout) goto nomem;
     const float *xlast = ws->nblk ? ws->blk[ws->nblk - 1].out : ws->s_act;
     AN_PROF(AN_PROF_GEMM,
-            an_conv1x1_backward(dout, G(net->p_fe_w), dfp, xlast, P(net, net->p_fe_w), net->w7_max, E, clast, mh));
+            an_conv1x1_backward(dout, 0, G(net->p_fe_w), dfp, xlast, P(net, net->p_fe_w), net->w7_max, E, clast, mh));
 
     /* blocks, last to first; dout is the gradient of the block output */
     for (int i = ws->nblk - 1; i >= 0; i--) {
@@ -537,9 +537,10 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
         const an_block *b = t->b;
         const int h = t->h, ho = t->ho;
         const ptrdiff_t m = (ptrdiff_t)h * h * n, mo = (ptrdiff_t)ho * ho * n;
-        /* dx accumulates the branch and the shortcut; the temporaries after it are released
-         * at the end of the block, so the backward holds one input gradient per block */
-        float *dx = arena_zero(a, (size_t)t->cin * m);
+        /* dx is written by the branch (its first writer overwrites) and accumulates the shortcut;
+         * the temporaries after it are released at the end of the block, so the backward holds
+         * one input gradient per block. Buffers a kernel overwrites are not zeroed first. */
+        float *dx = arena_f(a, (size_t)t->cin * m);
         if (!dx) goto nomem;
         const arena_mark mark = arena_get_mark(a);
         const float *dbranch = dout;
@@ -550,9 +551,9 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
             dbranch = d2;
         }
         float *dpp = bn_backward(a, net, grad, &t->p, dbranch, b->p_pr_g, b->p_pr_b, t->cout, mo);
-        float *dse = arena_zero(a, (size_t)t->mid * mo);
+        float *dse = arena_f(a, (size_t)t->mid * mo);
         if (!dpp || !dse) goto nomem;
-        AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dse, G(b->p_pr_w), dpp, t->se_out, P(net, b->p_pr_w), b->mid_max,
+        AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dse, 0, G(b->p_pr_w), dpp, t->se_out, P(net, b->p_pr_w), b->mid_max,
                                                   t->cout, t->mid, mo));
         float *dda = dse;
         if (b->se) {
@@ -564,33 +565,33 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
         }
         float *ddp = bn_swish_backward(a, net, grad, &t->d, dda, b->p_dw_g, b->p_dw_b, t->mid, mo);
         if (!ddp) goto nomem;
-        float *dea = b->has_expand ? arena_zero(a, (size_t)t->mid * m) : dx;
+        float *dea = b->has_expand ? arena_f(a, (size_t)t->mid * m) : dx;
         if (!dea) goto nomem;
-        AN_PROF(AN_PROF_DWCONV, an_dwconv_backward(dea, an_dwconv_view_mut(G(b->p_dw_w), b->kmax, t->k), ddp, t->e_act,
+        AN_PROF(AN_PROF_DWCONV, an_dwconv_backward(dea, 0, an_dwconv_view_mut(G(b->p_dw_w), b->kmax, t->k), ddp, t->e_act,
                                                    an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), b->kmax * b->kmax,
                                                    b->kmax, t->mid, n, h, h, t->k, t->stride));
         if (b->has_expand) {
             float *dep = bn_swish_backward(a, net, grad, &t->e, dea, b->p_ex_g, b->p_ex_b, t->mid, m);
             if (!dep) goto nomem;
             AN_PROF(AN_PROF_GEMM,
-                    an_conv1x1_backward(dx, G(b->p_ex_w), dep, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m));
+                    an_conv1x1_backward(dx, 0, G(b->p_ex_w), dep, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m));
         }
         /* shortcut */
         if (t->identity) {
-            for (ptrdiff_t q = 0; q < (ptrdiff_t)t->cin * m; q++) dx[q] += dout[q];
+            an_add_inplace(dx, dout, (size_t)t->cin * m);
         } else {
             const float *dsc = dout;
             float *dpool = NULL;
             if (t->stride == 2) {
-                dpool = arena_zero(a, (size_t)t->cin * mo);
+                dpool = t->sc_conv ? arena_f(a, (size_t)t->cin * mo) : arena_zero(a, (size_t)t->cin * mo);
                 if (!dpool) goto nomem;
             }
             float *dsc_in = t->stride == 2 ? dpool : dx;
             if (t->sc_conv) {
-                AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dsc_in, G(b->p_sc_w), dsc, t->stride == 2 ? t->pooled : t->x,
+                AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dsc_in, t->stride != 2, G(b->p_sc_w), dsc, t->stride == 2 ? t->pooled : t->x,
                                                           P(net, b->p_sc_w), b->in_max, t->cout, t->cin, mo));
             } else {
-                for (ptrdiff_t q = 0; q < (ptrdiff_t)t->cin * mo; q++) dsc_in[q] += dsc[q];
+                an_add_inplace(dsc_in, dsc, (size_t)t->cin * mo);
             }
             if (t->stride == 2) AN_PROF(AN_PROF_MISC, an_avgpool2_backward(dx, dpool, t->cin, n, h, h, t->pad));
         }

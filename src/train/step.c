@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "alphanet/kernels/act.h"
 #include "alphanet/kernels/softmax.h"
 #include "alphanet/prof.h"
 
@@ -75,7 +76,7 @@ an_status an_step_local(an_trainer *tr, const an_plan *plan, const float *x, int
     const int K = net->space.classes;
     if (n > tr->n_max) return an_error(AN_ERR_INTERNAL, "shard of %d samples exceeds the trainer's %d", n, tr->n_max);
     if (plan->nsub < 1 || plan->nsub > AN_MAX_SUBNETS) return an_error(AN_ERR_ARG, "plan with %d subnets", plan->nsub);
-    memset(tr->grad, 0, net->total * sizeof(float));
+    an_zero(tr->grad, net->total);
     /* every loss is a mean over the GLOBAL batch: the local gradient is scaled by n / n_global */
     const float scale = (float)n / (float)n_global;
     for (int s = 0; s < plan->nsub; s++) {

@@ -12,9 +12,10 @@
 /* 1x1, stride 1, as one GEMM.  x [cin][p], y [cout][p] with p = H*W*N; w as above (k = 1).
  * forward overwrites y. */
 void an_conv1x1_forward(float *y, const float *x, const float *w, int ldw, int cout, int cin, ptrdiff_t p);
-/* dx [cin][p] += W^T dy (skipped if dx is NULL); dw [cout rows of ldw] += dy x^T. */
-void an_conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w, int ldw,
-                         int cout, int cin, ptrdiff_t p);
+/* dx [cin][p] += W^T dy, or = when accumulate is 0 (skipped if dx is NULL); dw [cout rows of
+ * ldw] += dy x^T. */
+void an_conv1x1_backward(float *dx, int accumulate, float *dw, const float *dy, const float *x, const float *w,
+                         int ldw, int cout, int cin, ptrdiff_t p);
 
 /* k x k, stride s, padding k/2, via im2col + GEMM.
  * x [cin][h][wd][n], y [cout][ho][wo][n] with ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s).

@@ -19,8 +19,8 @@ static inline float *an_dwconv_view_mut(float *w, int K, int k) { return w + (K 
 /* forward overwrites y. */
 void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,
                        int c, int n, int h, int wd, int k, int s);
-/* dx += (NULL to skip), dw += into the same view. */
-void an_dwconv_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+/* dx += (= when accumulate is 0; NULL to skip), dw += into the same view. */
+void an_dwconv_backward(float *dx, int accumulate, float *dw, const float *dy, const float *x, const float *w,
                         ptrdiff_t wcs, ptrdiff_t wrs, int c, int n, int h, int wd, int k, int s);
 
 void an_dwconv_forward_ref(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,
