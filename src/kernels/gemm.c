@@ -59,12 +59,12 @@ static void gemm_threads(int nt, int m, int n, int k, float alpha, const float *
  * (the weight gradient of a 1x1 convolution, dY X^T: cout x cin outputs, k = batch x pixels).
  * BLIS's micro-tiles (32 x 12 on skx) are mostly padding for an output of 8 x 8 or 16 x 9, and
  * it packs both operands; here every output is a dot product of two contiguous rows. Blocks of
- * DOT_MB x DOT_NB outputs keep one 8-float accumulator per output in registers and read each
+ * DOT_MB x DOT_NB outputs keep one 16-float accumulator per output in registers and read each
  * row once per block; k is walked in chunks of DOT_KC, so the A and B rows of a chunk stay in
  * cache while all blocks pass over them, and the accumulators are parked in scratch between
  * chunks. */
 #define DOT_MB 4
-#define DOT_NB 3
+#define DOT_NB 4
 #define DOT_KC 1024
 #define DOT_MAX_OUT 4096       /* outputs; BLIS is faster above, for short k */
 #define DOT_LONG_K 8192        /* ... but slower for long k, up to */
@@ -77,26 +77,26 @@ static int dots_shape(int m, int n, int k)
     return k >= 64 && (mn <= DOT_MAX_OUT || (k >= DOT_LONG_K && mn <= DOT_MAX_OUT_LONG));
 }
 
-/* acc[i * n + j] += the 8 lanes of A row i times B column j over [p0, p1) (multiples of 8),
+/* acc[i * n + j] += the 16 lanes of A row i times B column j over [p0, p1) (multiples of 16),
  * for the ib x jb block at (i0, j0); acc holds n vectors per row. */
-static inline __attribute__((always_inline)) void dot_block(an_v8 *restrict acc, int n, const float *a, ptrdiff_t rsa,
+static inline __attribute__((always_inline)) void dot_block(an_v16 *restrict acc, int n, const float *a, ptrdiff_t rsa,
                                                             const float *b, ptrdiff_t csb, int i0, int j0, int p0,
                                                             int p1, const int ib, const int jb)
 {
-    an_v8 s[DOT_MB][DOT_NB];
+    an_v16 s[DOT_MB][DOT_NB];
     for (int i = 0; i < ib; i++)
         for (int j = 0; j < jb; j++) s[i][j] = acc[(size_t)(i0 + i) * n + j0 + j];
     const float *ar[DOT_MB], *br[DOT_NB];
     for (int i = 0; i < ib; i++) ar[i] = a + (i0 + i) * rsa;
     for (int j = 0; j < jb; j++) br[j] = b + (j0 + j) * csb;
-    for (int p = p0; p < p1; p += 8) {
-        an_v8 av[DOT_MB], bv[DOT_NB];
+    for (int p = p0; p < p1; p += 16) {
+        an_v16 av[DOT_MB], bv[DOT_NB];
         for (int i = 0; i < ib; i++) {
-            av[i] = an_vload(ar[i] + p);
+            av[i] = an_vload16(ar[i] + p);
             AN_IN_REGISTER(av[i]);
         }
         for (int j = 0; j < jb; j++) {
-            bv[j] = an_vload(br[j] + p);
+            bv[j] = an_vload16(br[j] + p);
             AN_IN_REGISTER(bv[j]);
         }
         for (int i = 0; i < ib; i++)
@@ -114,27 +114,27 @@ static inline __attribute__((always_inline)) void dot_block(an_v8 *restrict acc,
 /* out[i * ldo + j] = sum over p < k of a[i * rsa + p] * b[p + j * csb]; acc: m * n vectors of
  * scratch. */
 static void gemm_dots(int m, int n, int k, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb, float *out,
-                      ptrdiff_t ldo, an_v8 *acc)
+                      ptrdiff_t ldo, an_v16 *acc)
 {
-    for (size_t i = 0; i < (size_t)m * n; i++) acc[i] = (an_v8){0};
-    const int k8 = k & ~7;
-    for (int p0 = 0; p0 < k8; p0 += DOT_KC) {
-        const int p1 = p0 + DOT_KC < k8 ? p0 + DOT_KC : k8;
+    for (size_t i = 0; i < (size_t)m * n; i++) acc[i] = (an_v16){0};
+    const int k16 = k & ~15;
+    for (int p0 = 0; p0 < k16; p0 += DOT_KC) {
+        const int p1 = p0 + DOT_KC < k16 ? p0 + DOT_KC : k16;
         for (int i0 = 0; i0 < m; i0 += DOT_MB)
             for (int j0 = 0; j0 < n; j0 += DOT_NB) {
                 const int ib = m - i0 < DOT_MB ? m - i0 : DOT_MB, jb = n - j0 < DOT_NB ? n - j0 : DOT_NB;
                 switch (ib * 8 + jb) {
-                    DOT_CASE(4, 3); DOT_CASE(4, 2); DOT_CASE(4, 1);
-                    DOT_CASE(3, 3); DOT_CASE(3, 2); DOT_CASE(3, 1);
-                    DOT_CASE(2, 3); DOT_CASE(2, 2); DOT_CASE(2, 1);
-                    DOT_CASE(1, 3); DOT_CASE(1, 2); DOT_CASE(1, 1);
+                    DOT_CASE(4, 4); DOT_CASE(4, 3); DOT_CASE(4, 2); DOT_CASE(4, 1);
+                    DOT_CASE(3, 4); DOT_CASE(3, 3); DOT_CASE(3, 2); DOT_CASE(3, 1);
+                    DOT_CASE(2, 4); DOT_CASE(2, 3); DOT_CASE(2, 2); DOT_CASE(2, 1);
+                    DOT_CASE(1, 4); DOT_CASE(1, 3); DOT_CASE(1, 2); DOT_CASE(1, 1);
                 }
             }
     }
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
-            float v = an_vsum(acc[(size_t)i * n + j]);
-            for (int p = k8; p < k; p++) v += a[i * rsa + p] * b[p + j * csb];
+            float v = an_vsum16(acc[(size_t)i * n + j]);
+            for (int p = k16; p < k; p++) v += a[i * rsa + p] * b[p + j * csb];
             out[i * ldo + j] = v;
         }
 }
@@ -144,7 +144,7 @@ static void gemm_dots(int m, int n, int k, const float *a, ptrdiff_t rsa, const 
 static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb,
                 float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
 {
-    an_v8 *acc = (an_v8 *)an_scratch(3, (size_t)m * n * 8);
+    an_v16 *acc = (an_v16 *)an_scratch(3, (size_t)m * n * 16);
     float *part = an_scratch(2, (size_t)m * n);
     if (!acc || !part) return 0;
     gemm_dots(m, n, k, a, rsa, b, csb, part, n, acc);
@@ -160,44 +160,44 @@ static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa,
  * (a 1x1 convolution to few channels, or the input gradient of one from few channels: m = the
  * narrow side, n = batch x pixels). BLIS packs B, which here is the large operand, and its
  * 32-row micro-tiles are half padding at m = 16. Here B is read in place: columns in chunks of
- * ROWS_JC, each chunk passed over by every block of 8 rows of C while it is in cache, 8 x 16
+ * ROWS_JC, each chunk passed over by every block of 8 rows of C while it is in cache, 8 x 32
  * outputs of C in registers per block. Chunks are split over the kernel threads; each output
  * is computed by one thread in a fixed order, so results do not depend on the thread count. */
 #define ROWS_MAX_M 32
 #define ROWS_MIN_N 256
 #define ROWS_JC 64
 
-/* Rows [i0, i0 + mb) of 8 * nv columns of C (16 or 8), at c: alpha * A B + beta * C, with b at
+/* Rows [i0, i0 + mb) of 16 * nv columns of C (32 or 16), at c: alpha * A B + beta * C, with b at
  * the same columns of B (rows ldb apart). */
 static inline __attribute__((always_inline)) void rows_block(int k, float alpha, const float *a, ptrdiff_t rsa,
                                                              ptrdiff_t csa, const float *b, ptrdiff_t ldb, float beta,
                                                              float *c, ptrdiff_t rsc, int i0, const int mb,
                                                              const int nv)
 {
-    an_v8 acc[8][2];
+    an_v16 acc[8][2];
     for (int i = 0; i < mb; i++)
-        for (int v = 0; v < nv; v++) acc[i][v] = (an_v8){0};
+        for (int v = 0; v < nv; v++) acc[i][v] = (an_v16){0};
     const float *ai = a + i0 * rsa, *bp = b;
     for (int p = 0; p < k; p++, bp += ldb) {
-        an_v8 bv[2];
+        an_v16 bv[2];
         for (int v = 0; v < nv; v++) {
-            bv[v] = an_vload(bp + 8 * v);
+            bv[v] = an_vload16(bp + 16 * v);
             AN_IN_REGISTER(bv[v]);
         }
         for (int i = 0; i < mb; i++) {
-            const an_v8 av = an_vset1(ai[i * rsa + p * csa]);
+            const an_v16 av = an_vset16(ai[i * rsa + p * csa]);
             for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
         }
     }
     for (int i = 0; i < mb; i++)
         for (int v = 0; v < nv; v++) {
-            float *cp = c + (i0 + i) * rsc + 8 * v;
-            const an_v8 r = alpha * acc[i][v];
-            an_vstore(cp, beta == 0.0f ? r : r + beta * an_vload(cp));
+            float *cp = c + (i0 + i) * rsc + 16 * v;
+            const an_v16 r = alpha * acc[i][v];
+            an_vstore16(cp, beta == 0.0f ? r : r + beta * an_vload16(cp));
         }
 }
 
-/* All m rows of C in blocks of 8, 4, 2, 1, for 8 * nv columns (c, b at the first). */
+/* All m rows of C in blocks of 8, 4, 2, 1, for 16 * nv columns (c, b at the first). */
 static inline __attribute__((always_inline)) void rows_cols(int m, int k, float alpha, const float *a, ptrdiff_t rsa,
                                                             ptrdiff_t csa, const float *b, ptrdiff_t ldb, float beta,
                                                             float *c, ptrdiff_t rsc, const int nv)
@@ -227,9 +227,9 @@ static void gemm_rows(int m, int n, int k, float alpha, const float *a, ptrdiff_
         }
         float *cc = c + j0;
         int j = 0;
-        for (; j + 16 <= w; j += 16) rows_cols(m, k, alpha, a, rsa, csa, bc + j, ldb, beta, cc + j, rsc, 2);
-        for (; j + 8 <= w; j += 8) rows_cols(m, k, alpha, a, rsa, csa, bc + j, ldb, beta, cc + j, rsc, 1);
-        for (; j < w; j++) /* the last n % 8 columns */
+        for (; j + 32 <= w; j += 32) rows_cols(m, k, alpha, a, rsa, csa, bc + j, ldb, beta, cc + j, rsc, 2);
+        for (; j + 16 <= w; j += 16) rows_cols(m, k, alpha, a, rsa, csa, bc + j, ldb, beta, cc + j, rsc, 1);
+        for (; j < w; j++) /* the last n % 16 columns */
             for (int i = 0; i < m; i++) {
                 float acc = 0.0f;
                 for (int p = 0; p < k; p++) acc += a[i * rsa + p * csa] * bc[p * ldb + j];
@@ -256,7 +256,7 @@ static int ksplit(int m, int n, int k, float alpha, const float *a, ptrdiff_t rs
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1) reduction(| : failed)
     for (int q = 0; q < KSPLIT; q++) {
         const int k0 = (int)((long)k * q / KSPLIT), k1 = (int)((long)k * (q + 1) / KSPLIT);
-        an_v8 *acc = use_dots ? (an_v8 *)an_scratch(3, mn * 8) : NULL; /* this thread's */
+        an_v16 *acc = use_dots ? (an_v16 *)an_scratch(3, mn * 16) : NULL; /* this thread's */
         if (acc)
             gemm_dots(m, n, k1 - k0, a + k0, rsa, b + k0, csb, part + q * mn, n, acc);
         else if (!use_dots)
