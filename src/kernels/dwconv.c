@@ -43,43 +43,61 @@ typedef struct {
     int nt, qa, qb;
 } row_job;
 
-/* One output column q, samples [j0, j0 + 8 * nv): taps tested against q. */
-static inline __attribute__((always_inline)) void corr_col(float *restrict out, int accumulate, const row_job *r,
-                                                           int q, int j0, const int nv)
-{
-    an_v8 acc[4] = {{0}, {0}, {0}, {0}};
-    const float *src = r->src + (r->base + q * r->qstep + j0);
-    for (int t = 0; t < r->nt; t++) {
-        if (q < r->t[t].qlo || q >= r->t[t].qhi) continue;
-        const an_v8 wv = an_vset1(r->t[t].w);
-        const float *p = src + r->t[t].rel;
-        for (int v = 0; v < nv; v++) acc[v] += wv * an_vload(p + 8 * v);
+/* The register-blocked correlation, written once for vectors of VL floats (VT, with its load,
+ * store and broadcast) and instantiated for 16 (blocks of 32 and 16 samples) and 8 (a block of
+ * 8). DW_CORR_FNS(VL) defines:
+ *   corr_col_VL   one output column q, samples [j0, j0 + VL * nv), taps tested against q;
+ *   corr_block_VL ob output columns from q0, every tap inside: the ob x nv accumulators stay in
+ *                 registers;
+ *   corr_cols_VL  the nq output columns (ocs floats apart) of one row for those samples, in
+ *                 blocks of ob columns, then ob / 2, then single columns. */
+#define DW_CORR_FNS(VL, VT, LOAD, STORE, SET)                                                                          \
+    static inline __attribute__((always_inline)) void corr_col_##VL(float *restrict out, int accumulate,              \
+                                                                    const row_job *r, int q, int j0, const int nv)    \
+    {                                                                                                                  \
+        VT acc[2] = {{0}, {0}};                                                                                        \
+        const float *src = r->src + (r->base + q * r->qstep + j0);                                                    \
+        for (int t = 0; t < r->nt; t++) {                                                                              \
+            if (q < r->t[t].qlo || q >= r->t[t].qhi) continue;                                                         \
+            const VT wv = SET(r->t[t].w);                                                                              \
+            const float *p = src + r->t[t].rel;                                                                        \
+            for (int v = 0; v < nv; v++) acc[v] += wv * LOAD(p + VL * v);                                              \
+        }                                                                                                              \
+        for (int v = 0; v < nv; v++) STORE(out + j0 + VL * v, accumulate ? LOAD(out + j0 + VL * v) + acc[v] : acc[v]); \
+    }                                                                                                                  \
+    static inline __attribute__((always_inline)) void corr_block_##VL(float *restrict out, ptrdiff_t ocs,             \
+                                                                      int accumulate, const row_job *r, int q0,        \
+                                                                      int j0, const int ob, const int nv)              \
+    {                                                                                                                  \
+        VT acc[8][2];                                                                                                  \
+        for (int o = 0; o < ob; o++)                                                                                   \
+            for (int v = 0; v < nv; v++) acc[o][v] = (VT){0};                                                          \
+        const ptrdiff_t step = r->qstep;                                                                               \
+        const float *src = r->src + (r->base + q0 * step + j0);                                                       \
+        for (int t = 0; t < r->nt; t++) {                                                                              \
+            const VT wv = SET(r->t[t].w);                                                                              \
+            const float *p = src + r->t[t].rel;                                                                        \
+            for (int o = 0; o < ob; o++)                                                                               \
+                for (int v = 0; v < nv; v++) acc[o][v] += wv * LOAD(p + o * step + VL * v);                            \
+        }                                                                                                              \
+        for (int o = 0; o < ob; o++) {                                                                                 \
+            float *d = out + (q0 + o) * ocs + j0;                                                                      \
+            for (int v = 0; v < nv; v++) STORE(d + VL * v, accumulate ? LOAD(d + VL * v) + acc[o][v] : acc[o][v]);     \
+        }                                                                                                              \
+    }                                                                                                                  \
+    static inline __attribute__((always_inline)) void corr_cols_##VL(float *restrict out, ptrdiff_t ocs, int nq,      \
+                                                                     int accumulate, const row_job *r, int j0,         \
+                                                                     const int ob, const int nv)                       \
+    {                                                                                                                  \
+        int q = 0;                                                                                                     \
+        for (; q < r->qa; q++) corr_col_##VL(out + q * ocs, accumulate, r, q, j0, nv);                                 \
+        for (; q + ob <= r->qb; q += ob) corr_block_##VL(out, ocs, accumulate, r, q, j0, ob, nv);                      \
+        for (; q + ob / 2 <= r->qb; q += ob / 2) corr_block_##VL(out, ocs, accumulate, r, q, j0, ob / 2, nv);          \
+        for (; q < nq; q++) corr_col_##VL(out + q * ocs, accumulate, r, q, j0, nv);                                    \
     }
-    for (int v = 0; v < nv; v++) an_vstore(out + j0 + 8 * v, accumulate ? an_vload(out + j0 + 8 * v) + acc[v] : acc[v]);
-}
 
-/* ob output columns from q0, samples [j0, j0 + 8 * nv), every tap inside: the ob x nv
- * accumulators stay in registers. */
-static inline __attribute__((always_inline)) void corr_block(float *restrict out, ptrdiff_t ocs, int accumulate,
-                                                             const row_job *r, int q0, int j0, const int ob,
-                                                             const int nv)
-{
-    an_v8 acc[4][4];
-    for (int o = 0; o < ob; o++)
-        for (int v = 0; v < nv; v++) acc[o][v] = (an_v8){0};
-    const ptrdiff_t step = r->qstep;
-    const float *src = r->src + (r->base + q0 * step + j0);
-    for (int t = 0; t < r->nt; t++) {
-        const an_v8 wv = an_vset1(r->t[t].w);
-        const float *p = src + r->t[t].rel;
-        for (int o = 0; o < ob; o++)
-            for (int v = 0; v < nv; v++) acc[o][v] += wv * an_vload(p + o * step + 8 * v);
-    }
-    for (int o = 0; o < ob; o++) {
-        float *d = out + (q0 + o) * ocs + j0;
-        for (int v = 0; v < nv; v++) an_vstore(d + 8 * v, accumulate ? an_vload(d + 8 * v) + acc[o][v] : acc[o][v]);
-    }
-}
+DW_CORR_FNS(16, an_v16, an_vload16, an_vstore16, an_vset16)
+DW_CORR_FNS(8, an_v8, an_vload, an_vstore, an_vset1)
 
 /* Samples [j0, n) (fewer than 8) of one column, scalar. */
 static void corr_col_tail(float *restrict out, int accumulate, const row_job *r, int n, int q, int j0)
@@ -94,24 +112,14 @@ static void corr_col_tail(float *restrict out, int accumulate, const row_job *r,
     for (int j = j0; j < n; j++) out[j] = accumulate ? out[j] + acc[j - j0] : acc[j - j0];
 }
 
-/* Samples [j0, j0 + 8 * nv) of the nq output columns (ocs floats apart) of one row. */
-static inline __attribute__((always_inline)) void corr_cols(float *restrict out, ptrdiff_t ocs, int nq, int accumulate,
-                                                            const row_job *r, int j0, const int ob, const int nv)
-{
-    int q = 0;
-    for (; q < r->qa; q++) corr_col(out + q * ocs, accumulate, r, q, j0, nv);
-    for (; q + ob <= r->qb; q += ob) corr_block(out, ocs, accumulate, r, q, j0, ob, nv);
-    for (; q < nq; q++) corr_col(out + q * ocs, accumulate, r, q, j0, nv);
-}
-
 /* out[q][j] (=, or += when accumulate) = the sum over the taps valid at q of
  * w * src[base + rel + q * qstep + j], for the nq columns of one output row, ocs floats apart. */
 static void corr_row(float *out, ptrdiff_t ocs, int nq, int accumulate, const row_job *r, int n)
 {
     int j0 = 0;
-    for (; j0 + 32 <= n; j0 += 32) corr_cols(out, ocs, nq, accumulate, r, j0, 2, 4);
-    for (; j0 + 16 <= n; j0 += 16) corr_cols(out, ocs, nq, accumulate, r, j0, 4, 2);
-    for (; j0 + 8 <= n; j0 += 8) corr_cols(out, ocs, nq, accumulate, r, j0, 4, 1);
+    for (; j0 + 32 <= n; j0 += 32) corr_cols_16(out, ocs, nq, accumulate, r, j0, 4, 2);
+    for (; j0 + 16 <= n; j0 += 16) corr_cols_16(out, ocs, nq, accumulate, r, j0, 8, 1);
+    for (; j0 + 8 <= n; j0 += 8) corr_cols_8(out, ocs, nq, accumulate, r, j0, 8, 1);
     if (j0 < n)
         for (int q = 0; q < nq; q++) corr_col_tail(out + q * ocs, accumulate, r, n, q, j0);
 }
@@ -218,51 +226,56 @@ static void dw_dx_channel(float *dxc, int accumulate, const float *gc, const flo
 
 /* Weight-gradient partial sums of one output row g and one kernel row: for kx < k,
  * acc[kx * n + j] += the sum over the output columns ox whose input column ix = ox * s - pad + kx
- * is inside the row xr, of g[ox][j] * xr[ix][j], for j in [0, 8 * nv) (all pointers at sample
- * j0). The k x nv accumulators stay in registers along the row; columns [qa, qb) need no test. */
-static inline __attribute__((always_inline)) void dw_row(float *restrict acc, const float *g, const float *xr, int n,
-                                                         int wd, int wo, int s, int qa, int qb, const int k,
-                                                         const int nv)
-{
-    const int pad = k / 2;
-    an_v8 a[DW_MAXK][2];
-    for (int kx = 0; kx < k; kx++)
-        for (int v = 0; v < nv; v++) a[kx][v] = (an_v8){0};
-    for (int ox = 0; ox < wo; ox++) {
-        if (ox == qa && qb > qa) { /* the inside columns: no test, pointers stepped */
-            const float *gp = g + (ptrdiff_t)qa * n, *xp = xr + (ptrdiff_t)(qa * s - pad) * n;
-            for (; ox < qb; ox++, gp += n, xp += (ptrdiff_t)s * n) {
-                an_v8 gv[2];
-                for (int v = 0; v < nv; v++) gv[v] = an_vload(gp + 8 * v);
-                for (int kx = 0; kx < k; kx++)
-                    for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * an_vload(xp + (ptrdiff_t)kx * n + 8 * v);
-            }
-            if (ox == wo) break;
-        }
-        const int ix0 = ox * s - pad;
-        an_v8 gv[2];
-        for (int v = 0; v < nv; v++) gv[v] = an_vload(g + (ptrdiff_t)ox * n + 8 * v);
-        for (int kx = 0; kx < k; kx++) {
-            if (ix0 + kx < 0 || ix0 + kx >= wd) continue;
-            const float *xp = xr + (ptrdiff_t)(ix0 + kx) * n;
-            for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * an_vload(xp + 8 * v);
-        }
+ * is inside the row xr, of g[ox][j] * xr[ix][j], for j in [0, VL * nv) (all pointers at sample
+ * j0). The k x nv accumulators stay in registers along the row; columns [qa, qb) need no test.
+ * DW_ROW_FN(VL, ...) defines dw_row_VL for vectors of VL floats. */
+#define DW_ROW_FN(VL, VT, LOAD, STORE)                                                                                 \
+    static inline __attribute__((always_inline)) void dw_row_##VL(float *restrict acc, const float *g,                \
+                                                                  const float *xr, int n, int wd, int wo, int s,       \
+                                                                  int qa, int qb, const int k, const int nv)           \
+    {                                                                                                                  \
+        const int pad = k / 2;                                                                                         \
+        VT a[DW_MAXK][2];                                                                                              \
+        for (int kx = 0; kx < k; kx++)                                                                                 \
+            for (int v = 0; v < nv; v++) a[kx][v] = (VT){0};                                                           \
+        for (int ox = 0; ox < wo; ox++) {                                                                              \
+            if (ox == qa && qb > qa) { /* the inside columns: no test, pointers stepped */                            \
+                const float *gp = g + (ptrdiff_t)qa * n, *xp = xr + (ptrdiff_t)(qa * s - pad) * n;                    \
+                for (; ox < qb; ox++, gp += n, xp += (ptrdiff_t)s * n) {                                               \
+                    VT gv[2];                                                                                          \
+                    for (int v = 0; v < nv; v++) gv[v] = LOAD(gp + VL * v);                                            \
+                    for (int kx = 0; kx < k; kx++)                                                                     \
+                        for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * LOAD(xp + (ptrdiff_t)kx * n + VL * v);        \
+                }                                                                                                      \
+                if (ox == wo) break;                                                                                   \
+            }                                                                                                          \
+            const int ix0 = ox * s - pad;                                                                              \
+            VT gv[2];                                                                                                  \
+            for (int v = 0; v < nv; v++) gv[v] = LOAD(g + (ptrdiff_t)ox * n + VL * v);                                 \
+            for (int kx = 0; kx < k; kx++) {                                                                           \
+                if (ix0 + kx < 0 || ix0 + kx >= wd) continue;                                                          \
+                const float *xp = xr + (ptrdiff_t)(ix0 + kx) * n;                                                      \
+                for (int v = 0; v < nv; v++) a[kx][v] += gv[v] * LOAD(xp + VL * v);                                    \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int kx = 0; kx < k; kx++)                                                                                 \
+            for (int v = 0; v < nv; v++) {                                                                             \
+                float *d = acc + (ptrdiff_t)kx * n + VL * v;                                                           \
+                STORE(d, LOAD(d) + a[kx][v]);                                                                          \
+            }                                                                                                          \
     }
-    for (int kx = 0; kx < k; kx++)
-        for (int v = 0; v < nv; v++) {
-            float *d = acc + (ptrdiff_t)kx * n + 8 * v;
-            an_vstore(d, an_vload(d) + a[kx][v]);
-        }
-}
 
-/* dw_row for the samples [j0, j0 + 8 * nv) of every sample block, then the last n % 8 samples. */
+DW_ROW_FN(16, an_v16, an_vload16, an_vstore16)
+DW_ROW_FN(8, an_v8, an_vload, an_vstore)
+
+/* dw_row over blocks of 32, 16 and 8 samples, then the last n % 8 samples. */
 static inline __attribute__((always_inline)) void dw_row_all(float *restrict acc, const float *g, const float *xr, int n,
                                                              int wd, int wo, int s, int qa, int qb, const int k)
 {
     int j0 = 0;
-    if (k <= 5)
-        for (; j0 + 16 <= n; j0 += 16) dw_row(acc + j0, g + j0, xr + j0, n, wd, wo, s, qa, qb, k, 2);
-    for (; j0 + 8 <= n; j0 += 8) dw_row(acc + j0, g + j0, xr + j0, n, wd, wo, s, qa, qb, k, 1);
+    for (; j0 + 32 <= n; j0 += 32) dw_row_16(acc + j0, g + j0, xr + j0, n, wd, wo, s, qa, qb, k, 2);
+    for (; j0 + 16 <= n; j0 += 16) dw_row_16(acc + j0, g + j0, xr + j0, n, wd, wo, s, qa, qb, k, 1);
+    for (; j0 + 8 <= n; j0 += 8) dw_row_8(acc + j0, g + j0, xr + j0, n, wd, wo, s, qa, qb, k, 1);
     if (j0 < n)
         for (int ox = 0; ox < wo; ox++)
             for (int kx = 0; kx < k; kx++) {
