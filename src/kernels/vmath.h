@@ -56,6 +56,16 @@ static inline an_v16 an_vload16(const float *p)
 }
 static inline void an_vstore16(float *p, an_v16 v) { memcpy(p, &v, sizeof v); }
 static inline an_v16 an_vset16(float x) { return (an_v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+/* Keeps the an_v16 v in a vector register from here on: without it GCC may load an operand again
+ * for every multiply-add that uses it (a memory operand each time), doubling the loads of a
+ * register-blocked loop. An empty asm the compiler cannot see through; only where 16 floats fit
+ * one register (AVX-512), a no-op elsewhere. */
+#if defined(__GNUC__) && defined(__AVX512F__)
+#define AN_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define AN_IN_REGISTER(v) ((void)0)
+#endif
+
 static inline float an_vsum16(an_v16 v)
 {
     an_v8 lo, hi;
@@ -64,14 +74,6 @@ static inline float an_vsum16(an_v16 v)
     return an_vsum(lo + hi);
 }
 
-/* Keeps v in a vector register from here on: without it GCC may load an operand again for
- * every multiply-add that uses it (a memory operand each time), doubling the loads of a
- * register-blocked loop. An empty asm the compiler cannot see through. */
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define AN_IN_REGISTER(v) __asm__("" : "+v"(v))
-#else
-#define AN_IN_REGISTER(v) ((void)0)
-#endif
 
 /* 1 / (1 + exp(-x)) */
 static inline float an_sigmoidf(float x) { return 1.0f / (1.0f + an_expf(-x)); }
