@@ -169,13 +169,14 @@ static void case_conv2d(int cout, int cin, int n, int h, int w, int k, int s)
 }
 
 /* The fast depthwise kernels against the reference loops (held to PyTorch by test_golden_kernels)
- * over the shapes that exercise their paths: batch remainders below 8 and blocks of 8, 16 and
- * 32 samples; images narrower than the kernel, border-only rows and rows with whole column
- * blocks inside; both strides with odd and even sizes; cropped kernel views. Gradients are
- * pre-filled with 0.25 to check accumulation. */
+ * over the shapes that exercise their paths: batch remainders below 8, blocks of 8, 16 and 32
+ * samples, batches over the 64 samples of one pass; images narrower than the kernel, border-only
+ * rows and rows with whole column blocks inside; both strides with odd and even sizes; cropped
+ * kernel views. Gradients are pre-filled with 0.25 to check accumulation, and the overwriting
+ * input gradient starts from NaN. */
 static void dwconv_sweep(void)
 {
-    static const int ns[] = {1, 5, 8, 13, 16, 24, 40, 64}, hws[][2] = {{1, 1}, {2, 5}, {4, 4}, {5, 12}, {9, 17}, {3, 30}};
+    static const int ns[] = {1, 5, 8, 13, 16, 24, 40, 64, 100}, hws[][2] = {{1, 1}, {2, 5}, {4, 4}, {5, 12}, {9, 17}, {3, 30}};
     int cases = 0, bad = 0;
     for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++)
         for (size_t ih = 0; ih < sizeof hws / sizeof hws[0]; ih++)
