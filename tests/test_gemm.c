@@ -1,6 +1,7 @@
 /* test_gemm.c - the strided GEMM against the naive reference on the views the network uses:
  * row-major slices of larger matrices, transposes by strides, alpha/beta, and degenerate sizes
- * (m, n or k = 1). The shapes reach every path of an_sgemm:
+ * (m, n or k = 1), C row- and column-major, and C = NaN with beta 0 (it must not be read).
+ * The shapes reach every path of an_sgemm:
  *   - BLIS, and the k-split;
  *   - the dot-product kernel for small outputs (ta 0, tb 1): edge blocks of m % 4 and n % 4,
  *     k % 8 remainders, several k chunks, the k-split over it, a larger output for a long k;
@@ -12,23 +13,32 @@
 #include "alphanet/kernels/gemm.h"
 #include "test.h"
 
-static void one(int m, int n, int k, int ta, int tb, int lda_pad, float alpha, float beta, unsigned seed)
+/* C = alpha A B + beta C against the reference. tc stores C column-major (column stride m + 3)
+ * instead of row-major (row stride n + 3). With beta 0 the used part of C starts as NaN, which a
+ * kernel that reads C would carry into the result; the padding starts as the same random values
+ * in both copies. */
+static void one(int m, int n, int k, int ta, int tb, int tc, int lda_pad, float alpha, float beta, unsigned seed)
 {
     /* A is m x k stored either row-major with row stride k+pad, or transposed (k x m storage). */
-    const int lda = (ta ? m : k) + lda_pad, ldb = (tb ? k : n) + lda_pad, ldc = n + 3;
+    const int lda = (ta ? m : k) + lda_pad, ldb = (tb ? k : n) + lda_pad, ldc = tc ? m + 3 : n + 3;
+    const size_t csize = (size_t)(tc ? n : m) * ldc;
+    const ptrdiff_t rsc = tc ? 1 : ldc, csc = tc ? ldc : 1;
     float *a = malloc(sizeof(float) * (size_t)(ta ? k : m) * lda);
     float *b = malloc(sizeof(float) * (size_t)(tb ? n : k) * ldb);
-    float *c1 = malloc(sizeof(float) * (size_t)m * ldc), *c2 = malloc(sizeof(float) * (size_t)m * ldc);
+    float *c1 = malloc(sizeof(float) * csize), *c2 = malloc(sizeof(float) * csize);
     t_fill(a, (size_t)(ta ? k : m) * lda, seed, -1, 1);
     t_fill(b, (size_t)(tb ? n : k) * ldb, seed + 1, -1, 1);
-    t_fill(c1, (size_t)m * ldc, seed + 2, -1, 1);
-    memcpy(c2, c1, sizeof(float) * (size_t)m * ldc);
+    t_fill(c1, csize, seed + 2, -1, 1);
+    if (beta == 0.0f)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) c1[i * rsc + j * csc] = NAN;
+    memcpy(c2, c1, sizeof(float) * csize);
     ptrdiff_t rsa = ta ? 1 : lda, csa = ta ? lda : 1, rsb = tb ? 1 : ldb, csb = tb ? ldb : 1;
-    an_sgemm(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c1, ldc, 1);
-    an_sgemm_ref(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c2, ldc, 1);
-    char what[96];
-    snprintf(what, sizeof what, "gemm m%d n%d k%d ta%d tb%d pad%d beta%g", m, n, k, ta, tb, lda_pad, beta);
-    CHECK_CLOSE(what, c1, c2, (size_t)m * ldc, 1e-5);
+    an_sgemm(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c1, rsc, csc);
+    an_sgemm_ref(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c2, rsc, csc);
+    char what[112];
+    snprintf(what, sizeof what, "gemm m%d n%d k%d ta%d tb%d tc%d pad%d beta%g", m, n, k, ta, tb, tc, lda_pad, beta);
+    CHECK_CLOSE(what, c1, c2, csize, 1e-5);
     free(a); free(b); free(c1); free(c2);
 }
 
@@ -42,10 +52,11 @@ int main(void)
     unsigned seed = 1;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
-            for (int tb = 0; tb < 2; tb++) {
-                one(sizes[s][0], sizes[s][1], sizes[s][2], ta, tb, 0, 1.0f, 0.0f, seed++);
-                one(sizes[s][0], sizes[s][1], sizes[s][2], ta, tb, 5, 0.5f, 1.0f, seed++);
-            }
+            for (int tb = 0; tb < 2; tb++)
+                for (int tc = 0; tc < 2; tc++) {
+                    one(sizes[s][0], sizes[s][1], sizes[s][2], ta, tb, tc, 0, 1.0f, 0.0f, seed++);
+                    one(sizes[s][0], sizes[s][1], sizes[s][2], ta, tb, tc, 5, 0.5f, 1.0f, seed++);
+                }
     /* beta = 0 must ignore NaN garbage in C (fresh workspaces are not zeroed). */
     float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 0, 0, 1, 1, 1}, c[4] = {NAN, NAN, NAN, NAN};
     an_sgemm(2, 2, 3, 1.0f, a, 3, 1, b, 2, 1, 0.0f, c, 2, 1);

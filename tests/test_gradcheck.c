@@ -269,6 +269,32 @@ static void bn_b(op *o)
     an_bn_train_backward(o->in[0].g, o->in[1].g, o->in[2].g, o->dy, o->in[0].v, o->ws, o->ws2, o->in[1].v, o->p[0],
                          o->p[1]);
 }
+/* Batch statistics over a long channel against a two-pass double reference: a large mean
+ * against a unit spread, and a first value far from the rest (the moments are shifted by an
+ * estimate of the mean, so neither may cost accuracy). */
+static void bn_moments_accuracy(void)
+{
+    const ptrdiff_t m = 800000;
+    float *x = fa((size_t)m);
+    for (int c = 0; c < 2; c++) {
+        t_fill(x, (size_t)m, 500 + (unsigned)c, -1.7f, 1.7f);
+        if (c == 0)
+            for (ptrdiff_t i = 0; i < m; i++) x[i] += 1000.0f; /* mean 1000, spread 1 */
+        else
+            x[0] = 1000.0f; /* one outlier first */
+        double s = 0.0, q = 0.0;
+        for (ptrdiff_t i = 0; i < m; i++) s += x[i];
+        const double mu = s / (double)m;
+        for (ptrdiff_t i = 0; i < m; i++) q += ((double)x[i] - mu) * ((double)x[i] - mu);
+        float fm, fv;
+        an_bn_batch_stats(&fm, &fv, x, 1, m);
+        CHECK_REL(c ? "bn moments, outlier first: mean" : "bn moments, mean 1000: mean", fm, mu, 1e-6, 1e-3);
+        CHECK_REL(c ? "bn moments, outlier first: variance" : "bn moments, mean 1000: variance", fv, q / (double)(m - 1),
+                  1e-5, 0.0);
+    }
+    free(x);
+}
+
 static void case_bn(void)
 {
     op o = {.name = "bn_train", .fwd = bn_f, .bwd = bn_b, .p = {5, 3 * 7 * 5}};
@@ -523,6 +549,7 @@ int main(void)
     case_dwconv(3, 1, 2, 2, 5, 1, 5);  /* kernel larger than the image */
     dwconv_sweep();
     case_bn();
+    bn_moments_accuracy();
     case_bn_swish(5, 3 * 7 * 5);
     case_bn_swish(3, 9);
     case_act(0, "swish");

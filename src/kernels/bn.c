@@ -14,12 +14,22 @@
  * N*H*W = 64 * 112 * 112 = 800k on ImageNet) is carried in double. */
 #define BN_BLOCK 512
 
-/* One pass over the channel: sums of d = x - x[0] and of d^2. Shifting by a sample of the
- * channel keeps the sums small when the mean is large against the spread, so the sum of
- * squared deviations q - s^2 / m loses little to cancellation. */
+/* One pass over the channel: sums of d = x - k0 and of d^2, with k0 the mean of the first
+ * block of values. Shifting by an estimate of the mean keeps the sums small when the mean is
+ * large against the spread, so the sum of squared deviations q - s^2 / m loses little to
+ * cancellation (a single sample as the shift would leave that to chance). */
 static void channel_moments(const float *restrict xc, ptrdiff_t m, double *mean, double *m2)
 {
-    const float k0 = xc[0];
+    if (m <= 0) {
+        *mean = 0.0;
+        *m2 = 0.0;
+        return;
+    }
+    const ptrdiff_t m0 = m < BN_BLOCK ? m : BN_BLOCK;
+    float k0s = 0.0f;
+#pragma omp simd reduction(+ : k0s)
+    for (ptrdiff_t i = 0; i < m0; i++) k0s += xc[i];
+    const float k0 = k0s / (float)m0;
     double s = 0.0, q = 0.0;
     for (ptrdiff_t i0 = 0; i0 < m; i0 += BN_BLOCK) {
         const ptrdiff_t i1 = i0 + BN_BLOCK < m ? i0 + BN_BLOCK : m;

@@ -2,17 +2,17 @@
  *
  * Every pixel is a vector of n samples. The forward pass and the input gradient are the same
  * computation, a correlation of one channel's rows with a list of kernel taps: an output row is
- * cut into register blocks (2 columns x 32 samples, 4 x 16 or 4 x 8) accumulated over all taps
- * and stored once. Blocks where every tap lands inside the image take no padding test; border
- * columns test each tap. The tap lists are built once per channel, ordered by kernel row, so an
- * output row uses a contiguous run of them. The input gradient gathers: each dx pixel sums the
- * dy pixels it contributed to (for stride s, one tap list per row and column phase), so nothing
- * is read back and written per tap. The weight gradient keeps, per output row and tap, register
- * accumulators over the row's columns, added to a per-tap row of n partial sums (per-thread
- * scratch) that is reduced over the batch at the end. Multiply-adds are written on 8-float
- * vectors (GCC and Clang lower them to the target's: one ymm with AVX2). Channels are split
- * over an_kernel_threads() threads; a channel's arithmetic order is fixed, so results do not
- * depend on the thread count.
+ * cut into register blocks (4 columns x 32 samples or 8 x 16 on 16-float vectors, 8 x 8 on
+ * 8-float ones; then blocks of half as many columns) accumulated over all taps and stored once.
+ * Blocks where every tap lands inside the image take no padding test; border columns test each
+ * tap. The tap lists are built once per channel, ordered by kernel row, so an output row uses a
+ * contiguous run of them. The input gradient gathers: each dx pixel sums the dy pixels it
+ * contributed to (for stride s, one tap list per row and column phase), so nothing is read back
+ * and written per tap. The weight gradient keeps, per output row and kernel row, k register
+ * accumulators along the row's columns for each block of samples, added to a per-tap row of n
+ * partial sums (per-thread scratch) that is reduced over the batch at the end. Multiply-adds
+ * are written on the vector types of vmath.h. Channels are split over an_kernel_threads()
+ * threads; a channel's arithmetic order is fixed, so results do not depend on the thread count.
  */
 #include "alphanet/kernels/dwconv.h"
 
@@ -56,11 +56,11 @@ typedef struct {
                                                                     const row_job *r, int q, int j0, const int nv)    \
     {                                                                                                                  \
         VT acc[2] = {{0}, {0}};                                                                                        \
-        const float *src = r->src + (r->base + q * r->qstep + j0);                                                    \
+        const ptrdiff_t at = r->base + q * r->qstep + j0; /* offsets stay integers until a tap's is added */           \
         for (int t = 0; t < r->nt; t++) {                                                                              \
             if (q < r->t[t].qlo || q >= r->t[t].qhi) continue;                                                         \
             const VT wv = SET(r->t[t].w);                                                                              \
-            const float *p = src + r->t[t].rel;                                                                        \
+            const float *p = r->src + (at + r->t[t].rel);                                                              \
             for (int v = 0; v < nv; v++) acc[v] += wv * LOAD(p + VL * v);                                              \
         }                                                                                                              \
         for (int v = 0; v < nv; v++) STORE(out + j0 + VL * v, accumulate ? LOAD(out + j0 + VL * v) + acc[v] : acc[v]); \
@@ -73,10 +73,10 @@ typedef struct {
         for (int o = 0; o < ob; o++)                                                                                   \
             for (int v = 0; v < nv; v++) acc[o][v] = (VT){0};                                                          \
         const ptrdiff_t step = r->qstep;                                                                               \
-        const float *src = r->src + (r->base + q0 * step + j0);                                                       \
+        const ptrdiff_t at = r->base + q0 * step + j0;                                                                 \
         for (int t = 0; t < r->nt; t++) {                                                                              \
             const VT wv = SET(r->t[t].w);                                                                              \
-            const float *p = src + r->t[t].rel;                                                                        \
+            const float *p = r->src + (at + r->t[t].rel);                                                              \
             for (int o = 0; o < ob; o++)                                                                               \
                 for (int v = 0; v < nv; v++) acc[o][v] += wv * LOAD(p + o * step + VL * v);                            \
         }                                                                                                              \
@@ -103,10 +103,10 @@ DW_CORR_FNS(8, an_v8, an_vload, an_vstore, an_vset1)
 static void corr_col_tail(float *restrict out, int accumulate, const row_job *r, int n, int q, int j0)
 {
     float acc[8] = {0};
-    const float *src = r->src + (r->base + q * r->qstep);
+    const ptrdiff_t at = r->base + q * r->qstep;
     for (int t = 0; t < r->nt; t++) {
         if (q < r->t[t].qlo || q >= r->t[t].qhi) continue;
-        const float wv = r->t[t].w, *p = src + r->t[t].rel;
+        const float wv = r->t[t].w, *p = r->src + (at + r->t[t].rel);
         for (int j = j0; j < n; j++) acc[j - j0] += wv * p[j];
     }
     for (int j = j0; j < n; j++) out[j] = accumulate ? out[j] + acc[j - j0] : acc[j - j0];

@@ -24,7 +24,9 @@
  *
  * Gradient convention: every *_backward ACCUMULATES (+=) into every gradient it writes, inputs and
  * parameters alike. The caller zeroes gradients once per step; residual branches and weight
- * sharing then need no special cases.
+ * sharing then need no special cases. Kernels whose input gradient is often the first write to
+ * a fresh buffer take an `accumulate` flag: 0 overwrites that input gradient (never reading the
+ * buffer), which saves zeroing it; parameter gradients always accumulate.
  */
 #ifndef ALPHANET_KERNELS_LAYOUT_H
 #define ALPHANET_KERNELS_LAYOUT_H
