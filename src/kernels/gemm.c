@@ -140,6 +140,20 @@ static void gemm_dots(int m, int n, int k, const float *a, ptrdiff_t rsa, const 
 }
 #undef DOT_CASE
 
+/* C = beta C + alpha (P0 + ... + P[np-1]), the m x n partial products P of part (mn floats
+ * apart, row-major) summed in order. beta 0 never reads C. */
+static void write_c(int m, int n, float alpha, const float *part, int np, size_t mn, float beta, float *c,
+                    ptrdiff_t rsc, ptrdiff_t csc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float v = part[(size_t)i * n + j];
+            for (int q = 1; q < np; q++) v += part[q * mn + (size_t)i * n + j];
+            float *cij = c + i * rsc + j * csc;
+            *cij = alpha * v + (beta == 0.0f ? 0.0f : beta * *cij);
+        }
+}
+
 /* C = beta C + alpha A B through gemm_dots, or 0 (nothing done) when the scratch cannot be had. */
 static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb,
                 float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
@@ -148,11 +162,7 @@ static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa,
     float *part = an_scratch(2, (size_t)m * n);
     if (!acc || !part) return 0;
     gemm_dots(m, n, k, a, rsa, b, csb, part, n, acc);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            float *cij = c + i * rsc + j * csc;
-            *cij = alpha * part[(size_t)i * n + j] + (beta == 0.0f ? 0.0f : beta * *cij);
-        }
+    write_c(m, n, alpha, part, 1, (size_t)m * n, beta, c, rsc, csc);
     return 1;
 }
 
@@ -266,13 +276,7 @@ static int ksplit(int m, int n, int k, float alpha, const float *a, ptrdiff_t rs
             failed = 1;
     }
     if (failed) return 0;
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            float v = part[(size_t)i * n + j];
-            for (int q = 1; q < KSPLIT; q++) v += part[q * mn + (size_t)i * n + j];
-            float *cij = c + i * rsc + j * csc;
-            *cij = alpha * v + (beta == 0.0f ? 0.0f : beta * *cij);
-        }
+    write_c(m, n, alpha, part, KSPLIT, mn, beta, c, rsc, csc);
     return 1;
 }
 
@@ -301,7 +305,8 @@ void an_sgemm(int m, int n, int k, float alpha,
      * 1x1 convolution's weight gradient: C is cout x cin, k = batch x pixels) gains nothing from
      * BLIS's threads (threading every GEMM made the default space's 1 x 2-thread step slower in
      * GEMMs than 1 x 1 at batch 64: 115 against 97 ms). Such a GEMM with a long k is cut along k
-     * instead (ksplit). ALPHANET_GEMM_MIN_OUT overrides the 16384 elements. */
+     * instead (ksplit). ALPHANET_GEMM_MIN_OUT overrides the 16384 elements. Then, by shape: the
+     * few-rows kernel, the dot-product kernel, and BLIS for the rest. */
     const int nt = an_kernel_threads();
     const int big = 2.0 * m * n * k >= 4e6, wide = (double)m * n >= gemm_min_out();
     if (big && !wide && k >= KSPLIT * KSPLIT_MIN_K && ksplit(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, nt))
