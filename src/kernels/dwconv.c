@@ -125,14 +125,18 @@ static void corr_row(float *out, ptrdiff_t ocs, int nq, int accumulate, const ro
 }
 
 /* The output columns q in [lo, hi) whose input column q * cs + off lies in [0, win), clipped to
- * [0, nq). */
-static void col_range(int off, int cs, int win, int nq, int *lo, int *hi)
+ * [0, nq); and [*qa, *qb), the columns inside for every tap seen so far, narrowed to [lo, hi)
+ * (start with qa = 0, qb = nq). */
+static void col_range(int off, int cs, int win, int nq, int *lo, int *hi, int *qa, int *qb)
 {
     int a = -floordiv(off, cs), b = floordiv(win - 1 - off, cs) + 1;
     a = a < 0 ? 0 : a > nq ? nq : a;
     b = b > nq ? nq : b;
     *lo = a;
     *hi = b > a ? b : a;
+    *qa = *lo > *qa ? *lo : *qa;
+    *qb = *hi < *qb ? *hi : *qb;
+    if (*qb < *qa) *qb = *qa;
 }
 
 void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,
@@ -145,12 +149,7 @@ void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, 
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
     /* column ranges depend on kx only */
     int lo[DW_MAXK], hi[DW_MAXK], qa = 0, qb = wo;
-    for (int kx = 0; kx < k; kx++) {
-        col_range(kx - pad, s, wd, wo, &lo[kx], &hi[kx]);
-        qa = lo[kx] > qa ? lo[kx] : qa;
-        qb = hi[kx] < qb ? hi[kx] : qb;
-    }
-    if (qb < qa) qb = qa;
+    for (int kx = 0; kx < k; kx++) col_range(kx - pad, s, wd, wo, &lo[kx], &hi[kx], &qa, &qb);
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ho * wo * n * k * k >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
@@ -189,12 +188,9 @@ static void dw_dx_channel(float *dxc, int accumulate, const float *gc, const flo
         for (int kx = 0; kx < k; kx++) {
             const int v = px + pad - kx;
             if (v % s) continue;
-            col_range(v / s, 1, wo, nq, &lo[nkx], &hi[nkx]);
-            qa = lo[nkx] > qa ? lo[nkx] : qa;
-            qb = hi[nkx] < qb ? hi[nkx] : qb;
+            col_range(v / s, 1, wo, nq, &lo[nkx], &hi[nkx], &qa, &qb);
             kxs[nkx++] = kx;
         }
-        if (qb < qa) qb = qa;
         for (int ry = 0; ry < s && ry < k; ry++) { /* kernel rows ky = ry, ry + s, ... */
             tap taps[DW_MAXK * DW_MAXK];
             int nky = 0;
@@ -295,9 +291,7 @@ static void dw_dw_channel(float *dwc, ptrdiff_t wrs, float *restrict dwt, const 
     int qa = 0, qb = wo;
     for (int kx = 0; kx < k; kx++) {
         int lo, hi;
-        col_range(kx - pad, s, wd, wo, &lo, &hi);
-        qa = lo > qa ? lo : qa;
-        qb = hi < qb ? hi : qb;
+        col_range(kx - pad, s, wd, wo, &lo, &hi, &qa, &qb);
     }
     memset(dwt, 0, sizeof(float) * k * k * n);
     for (int oy = 0; oy < ho; oy++) {
