@@ -579,21 +579,17 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
         /* shortcut */
         if (t->identity) {
             an_add_inplace(dx, dout, (size_t)t->cin * m);
-        } else {
-            const float *dsc = dout;
-            float *dpool = NULL;
-            if (t->stride == 2) {
-                dpool = t->sc_conv ? arena_f(a, (size_t)t->cin * mo) : arena_zero(a, (size_t)t->cin * mo);
-                if (!dpool) goto nomem;
-            }
-            float *dsc_in = t->stride == 2 ? dpool : dx;
+        } else { /* a 1x1 convolution (cin != cout), an average pool (stride 2), or both */
+            const float *dsc = dout; /* the gradient at the shortcut's (pooled) input */
             if (t->sc_conv) {
-                AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dsc_in, t->stride != 2, G(b->p_sc_w), dsc, t->stride == 2 ? t->pooled : t->x,
-                                                          P(net, b->p_sc_w), b->in_max, t->cout, t->cin, mo));
-            } else {
-                an_add_inplace(dsc_in, dsc, (size_t)t->cin * mo);
+                float *din = t->stride == 2 ? arena_f(a, (size_t)t->cin * mo) : dx;
+                if (!din) goto nomem;
+                AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(din, t->stride != 2, G(b->p_sc_w), dout,
+                                                          t->stride == 2 ? t->pooled : t->x, P(net, b->p_sc_w),
+                                                          b->in_max, t->cout, t->cin, mo));
+                dsc = din;
             }
-            if (t->stride == 2) AN_PROF(AN_PROF_MISC, an_avgpool2_backward(dx, dpool, t->cin, n, h, h, t->pad));
+            if (t->stride == 2) AN_PROF(AN_PROF_MISC, an_avgpool2_backward(dx, dsc, t->cin, n, h, h, t->pad));
         }
         arena_release(a, mark);
         dout = dx;
