@@ -1,5 +1,5 @@
-/* vmath.h - private vector helpers of the kernels: an 8-float vector type, and a vectorisable
- * single-precision exp for the activation kernels.
+/* vmath.h - private vector helpers of the kernels: 8- and 16-float vector types, and a
+ * vectorisable single-precision exp for the activation kernels.
  * glibc's expf is a function call the compiler cannot vectorise without -ffast-math, and
  * swish needs one exp per activation. This is the classic Cody-Waite range reduction with a
  * degree-6 minimax polynomial (as in Cephes' expf): max relative error about 2 ulp over the
@@ -73,7 +73,6 @@ static inline float an_vsum16(an_v16 v)
     memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
     return an_vsum(lo + hi);
 }
-
 
 /* 1 / (1 + exp(-x)) */
 static inline float an_sigmoidf(float x) { return 1.0f / (1.0f + an_expf(-x)); }
