@@ -397,6 +397,60 @@ static void case_act(int which, const char *name)
     free_op(&o);
 }
 
+/* Swish and its derivative against double precision over [-100, 100] and at the clamp of the
+ * exp (|x| = 88.376): to 4 float ulps; the derivative s (1 + v (1 - s)), s = sigmoid(v), to 16
+ * against the larger of it and s (1 - s cancels for large v, and the sum crosses zero); within
+ * 1e-36 beyond the clamp. The kernels take 16 lanes at a time and then a scalar tail: both must
+ * give the same bits. */
+static void swish_accuracy(void)
+{
+    const size_t n = 20011; /* not a multiple of 16 */
+    float *x = fa(n + 1), *y = fa(n + 1), *y1 = fa(n + 1), *dy = fa(n + 1), *dx = fa(n + 1), *dx1 = fa(n + 1);
+    for (size_t i = 0; i < n; i++) x[i] = -100.0f + 200.0f * (float)i / (float)(n - 1);
+    x[5] = 88.3762626647949f;
+    x[6] = -88.3762626647949f;
+    x[7] = 88.5f;
+    x[8] = 1e30f;
+    x[9] = 0.0f;
+    for (size_t i = 0; i < n; i++) dy[i] = 1.0f;
+    an_swish_forward(y, x, n);
+    an_swish_backward(dx, dy, x, n);
+    double worst = 0.0, worst_d = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double v = x[i], s = 1.0 / (1.0 + exp(-v)), f = v * s, d = s * (1.0 + v * (1.0 - s));
+        if (v > -88.3762626647949) { /* relative; d = s (1 + v (1 - s)) crosses 0, so against s too */
+            worst = fmax(worst, fabs(y[i] - f) / fmax(fabs(f), 1e-37));
+            worst_d = fmax(worst_d, fabs(dx[i] - d) / fmax(fabs(d), s));
+        } else { /* where exp(-v) is clamped: within 1e-36 */
+            worst = fmax(worst, fabs(y[i] - f) > 1e-36 ? 1.0 : 0.0);
+            worst_d = fmax(worst_d, fabs(dx[i] - d) > 1e-36 ? 1.0 : 0.0);
+        }
+    }
+    CHECK_REL("swish forward, worst relative error over [-100, 100]", worst, 0.0, 1.0, 4.8e-7);
+    CHECK_REL("swish backward, worst relative error over [-100, 100]", worst_d, 0.0, 1.0, 1.9e-6);
+    printf("swish: worst relative error %.3g forward, %.3g backward\n", worst, worst_d);
+    /* 48 values in [-20, 20] in one call (all in vector lanes) and one by one (the scalar tail) */
+    size_t diff = 0;
+    for (int i = 0; i < 48; i++) {
+        x[i] = -20.0f + 40.0f * (float)i / 47.0f;
+        dy[i] = 1.0f;
+    }
+    an_swish_forward(y1, x, 48);
+    memset(dx1, 0, 48 * sizeof(float));
+    an_swish_backward(dx1, dy, x, 48);
+    for (int i = 0; i < 48; i++) {
+        float yi, dxi = 0.0f;
+        an_swish_forward(&yi, &x[i], 1);
+        an_swish_backward(&dxi, &dy[i], &x[i], 1);
+        diff += memcmp(&yi, &y1[i], sizeof(float)) != 0 || memcmp(&dxi, &dx1[i], sizeof(float)) != 0;
+    }
+    CHECK_MSG(diff == 0, "swish: %zu values differ between vector lanes and the scalar tail", diff);
+    x[0] = NAN;
+    an_swish_forward(y1, x, 1);
+    CHECK_MSG(isnan(y1[0]), "swish: NaN does not pass through");
+    free(x); free(y); free(y1); free(dy); free(dx); free(dx1);
+}
+
 /* ---- squeeze-and-excitation: p = {c, r, n, hw, ld1 (C_full), ld2 (R_full)} ---- */
 static void se_f(op *o)
 {
@@ -555,6 +609,7 @@ int main(void)
     case_bn_swish(5, 3 * 7 * 5);
     case_bn_swish(3, 9);
     case_act(0, "swish");
+    swish_accuracy();
     case_act(1, "relu");
     case_act(2, "hsigmoid");
     case_se();

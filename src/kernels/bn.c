@@ -163,10 +163,7 @@ void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *
         float *restrict yc = y + ch * m;
         float scale, shift;
         batch_affine(xc, m, gamma[ch], beta[ch], eps, &mean[ch], &rstd[ch], &scale, &shift);
-        for (ptrdiff_t i = 0; i < m; i++) {
-            const float v = xc[i] * scale + shift;
-            yc[i] = v * an_sigmoidf(v);
-        }
+        an_swish_affine(yc, xc, m, scale, shift);
     }
 }
 
@@ -178,12 +175,7 @@ void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, con
     for (int ch = 0; ch < c; ch++) {
         const float scale = (float)(gamma[ch] / sqrt((double)rvar[ch] + eps));
         const float shift = beta[ch] - rmean[ch] * scale;
-        const float *restrict xc = x + ch * m;
-        float *restrict yc = y + ch * m;
-        for (ptrdiff_t i = 0; i < m; i++) {
-            const float v = xc[i] * scale + shift;
-            yc[i] = v * an_sigmoidf(v);
-        }
+        an_swish_affine(y + ch * m, x + ch * m, m, scale, shift);
     }
 }
 
@@ -202,11 +194,21 @@ void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float 
         double sd = 0.0, sdx = 0.0;
         if (d) {
             float *restrict dc = d;
+            const an_v16 vmu = an_vset16(mu), vr = an_vset16(r), vg = an_vset16(g), vb = an_vset16(b),
+                         one = an_vset16(1.0f);
             for (ptrdiff_t i0 = 0; i0 < m; i0 += BN_BLOCK) {
                 const ptrdiff_t i1 = i0 + BN_BLOCK < m ? i0 + BN_BLOCK : m;
-                float sf = 0.0f, sxf = 0.0f;
-#pragma omp simd reduction(+ : sf, sxf)
-                for (ptrdiff_t i = i0; i < i1; i++) {
+                an_v16 vsf = an_vset16(0.0f), vsxf = vsf;
+                ptrdiff_t i = i0;
+                for (; i + 16 <= i1; i += 16) {
+                    const an_v16 xh = (an_vload16(xc + i) - vmu) * vr, v = vg * xh + vb, s = an_vsigmoid16(v);
+                    const an_v16 dv = an_vload16(gc + i) * s * (one + v * (one - s));
+                    an_vstore16(dc + i, dv);
+                    vsf += dv;
+                    vsxf += dv * xh;
+                }
+                float sf = an_vsum16(vsf), sxf = an_vsum16(vsxf);
+                for (; i < i1; i++) {
                     const float xh = (xc[i] - mu) * r, v = g * xh + b, s = an_sigmoidf(v);
                     const float dv = gc[i] * s * (1.0f + v * (1.0f - s));
                     dc[i] = dv;
