@@ -60,32 +60,38 @@ static void gemm_threads(int nt, int m, int n, int k, float alpha, const float *
  * BLIS's micro-tiles (32 x 12 on skx) are mostly padding for an output of 8 x 8 or 16 x 9, and
  * it packs both operands; here every output is a dot product of two contiguous rows. Blocks of
  * DOT_MB x DOT_NB outputs keep one 16-float accumulator per output in registers and read each
- * row once per block; k is walked in chunks of DOT_KC, so the A and B rows of a chunk stay in
- * cache while all blocks pass over them, and the accumulators are parked in scratch between
- * chunks. */
+ * row once per block; k is walked in chunks of DOT_KC, and each chunk's sums are added to the
+ * output. */
 #define DOT_MB 4
 #define DOT_NB 4
 #define DOT_KC 1024
-#define DOT_MAX_OUT 4096       /* outputs; BLIS is faster above, for short k */
-#define DOT_LONG_K 8192        /* ... but slower for long k, up to */
-#define DOT_MAX_OUT_LONG 16384 /* outputs (32 x 192, k 82944: 36 against 73 GFLOP/s) */
+#define DOT_JP 64
+#define DOT_MAX_OUT 4096       /* outputs at any k >= 64; */
+#define DOT_MID_K 512          /* from this k, any output of up to */
+#define DOT_MAX_M 128          /* rows (1.1-2.9x BLIS at k 784 and 3136; from 192 rows BLIS is as fast) */
+#define DOT_LONG_K 8192        /* from this k, up to */
+#define DOT_MAX_OUT_LONG 16384 /* outputs (144 x 24, k 12544: 1.7x BLIS). BLIS is faster at k ~ 200. */
 
 /* Whether the dot-product kernel is the faster one for this shape (A rows, B columns in k). */
 static int dots_shape(int m, int n, int k)
 {
     const double mn = (double)m * n;
-    return k >= 64 && (mn <= DOT_MAX_OUT || (k >= DOT_LONG_K && mn <= DOT_MAX_OUT_LONG));
+    return k >= 64 && (mn <= DOT_MAX_OUT || (k >= DOT_MID_K && m <= DOT_MAX_M) ||
+                       (k >= DOT_LONG_K && mn <= DOT_MAX_OUT_LONG));
 }
 
-/* acc[i * n + j] += the 16 lanes of A row i times B column j over [p0, p1) (multiples of 16),
- * for the ib x jb block at (i0, j0); acc holds n vectors per row. */
-static inline __attribute__((always_inline)) void dot_block(an_v16 *restrict acc, int n, const float *a, ptrdiff_t rsa,
-                                                            const float *b, ptrdiff_t csb, int i0, int j0, int p0,
-                                                            int p1, const int ib, const int jb)
+/* The sums over [p0, p1) (multiples of 16) of A row i times B column j, for the ib x jb block at
+ * (i0, j0), one 16-lane accumulator per output in registers: started from the parked vectors in
+ * acc (rows of jw, the panel's width) unless first, parked there again unless last, and when last summed across
+ * lanes into out[i * ldo + j]. */
+static inline __attribute__((always_inline)) void dot_block(float *restrict out, ptrdiff_t ldo, an_v16 *restrict acc,
+                                                            int jw, int first, int last, const float *a, ptrdiff_t rsa,
+                                                            const float *b, ptrdiff_t csb, int i0, int j0, int jp,
+                                                            int p0, int p1, const int ib, const int jb)
 {
     an_v16 s[DOT_MB][DOT_NB];
     for (int i = 0; i < ib; i++)
-        for (int j = 0; j < jb; j++) s[i][j] = acc[(size_t)(i0 + i) * n + j0 + j];
+        for (int j = 0; j < jb; j++) s[i][j] = first ? (an_v16){0} : acc[(size_t)(i0 + i) * jw + j0 - jp + j];
     const float *ar[DOT_MB], *br[DOT_NB];
     for (int i = 0; i < ib; i++) ar[i] = a + (i0 + i) * rsa;
     for (int j = 0; j < jb; j++) br[j] = b + (j0 + j) * csb;
@@ -103,42 +109,56 @@ static inline __attribute__((always_inline)) void dot_block(an_v16 *restrict acc
             for (int j = 0; j < jb; j++) s[i][j] += av[i] * bv[j];
     }
     for (int i = 0; i < ib; i++)
-        for (int j = 0; j < jb; j++) acc[(size_t)(i0 + i) * n + j0 + j] = s[i][j];
+        for (int j = 0; j < jb; j++) {
+            if (last) out[(i0 + i) * ldo + j0 + j] = an_vsum16(s[i][j]);
+            else acc[(size_t)(i0 + i) * jw + j0 - jp + j] = s[i][j];
+        }
 }
 
-#define DOT_CASE(I, J)                                                     \
-    case (I) * 8 + (J):                                                    \
-        dot_block(acc, n, a, rsa, b, csb, i0, j0, p0, p1, (I), (J));        \
+#define DOT_CASE(I, J)                                                                            \
+    case (I) * 8 + (J):                                                                           \
+        dot_block(out, ldo, acc, jp1 - jp, p0 == 0, p1 == k16, a, rsa, b, csb, i0, j0, jp, p0, p1, (I), (J)); \
         break
 
-/* out[i * ldo + j] = sum over p < k of a[i * rsa + p] * b[p + j * csb]; acc: m * n vectors of
- * scratch. */
+/* out[i * ldo + j] = sum over p < k of a[i * rsa + p] * b[p + j * csb]; acc: scratch for
+ * m x DOT_JP vectors (used when k has more than one chunk). B is taken in panels of DOT_JP
+ * columns, and each panel in chunks of DOT_KC along k (256 KB, kept in L2 while every block of A
+ * rows passes over it); a block of A rows (16 KB) stays in L1 across the panel. */
 static void gemm_dots(int m, int n, int k, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb, float *out,
                       ptrdiff_t ldo, an_v16 *acc)
 {
-    for (size_t i = 0; i < (size_t)m * n; i++) acc[i] = (an_v16){0};
     const int k16 = k & ~15;
-    for (int p0 = 0; p0 < k16; p0 += DOT_KC) {
-        const int p1 = p0 + DOT_KC < k16 ? p0 + DOT_KC : k16;
-        for (int i0 = 0; i0 < m; i0 += DOT_MB)
-            for (int j0 = 0; j0 < n; j0 += DOT_NB) {
-                const int ib = m - i0 < DOT_MB ? m - i0 : DOT_MB, jb = n - j0 < DOT_NB ? n - j0 : DOT_NB;
-                switch (ib * 8 + jb) {
-                    DOT_CASE(4, 4); DOT_CASE(4, 3); DOT_CASE(4, 2); DOT_CASE(4, 1);
-                    DOT_CASE(3, 4); DOT_CASE(3, 3); DOT_CASE(3, 2); DOT_CASE(3, 1);
-                    DOT_CASE(2, 4); DOT_CASE(2, 3); DOT_CASE(2, 2); DOT_CASE(2, 1);
-                    DOT_CASE(1, 4); DOT_CASE(1, 3); DOT_CASE(1, 2); DOT_CASE(1, 1);
+    if (k16 == 0)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) out[i * ldo + j] = 0.0f;
+    for (int jp = 0; jp < n; jp += DOT_JP) {
+        const int jp1 = jp + DOT_JP < n ? jp + DOT_JP : n;
+        for (int p0 = 0; p0 < k16; p0 += DOT_KC) {
+            const int p1 = p0 + DOT_KC < k16 ? p0 + DOT_KC : k16;
+            for (int i0 = 0; i0 < m; i0 += DOT_MB)
+                for (int j0 = jp; j0 < jp1; j0 += DOT_NB) {
+                    const int ib = m - i0 < DOT_MB ? m - i0 : DOT_MB, jb = jp1 - j0 < DOT_NB ? jp1 - j0 : DOT_NB;
+                    switch (ib * 8 + jb) {
+                        DOT_CASE(4, 4); DOT_CASE(4, 3); DOT_CASE(4, 2); DOT_CASE(4, 1);
+                        DOT_CASE(3, 4); DOT_CASE(3, 3); DOT_CASE(3, 2); DOT_CASE(3, 1);
+                        DOT_CASE(2, 4); DOT_CASE(2, 3); DOT_CASE(2, 2); DOT_CASE(2, 1);
+                        DOT_CASE(1, 4); DOT_CASE(1, 3); DOT_CASE(1, 2); DOT_CASE(1, 1);
+                    }
                 }
-            }
-    }
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            float v = an_vsum16(acc[(size_t)i * n + j]);
-            for (int p = k16; p < k; p++) v += a[i * rsa + p] * b[p + j * csb];
-            out[i * ldo + j] = v;
         }
+    }
+    if (k16 < k)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                float v = out[i * ldo + j];
+                for (int p = k16; p < k; p++) v += a[i * rsa + p] * b[p + j * csb];
+                out[i * ldo + j] = v;
+            }
 }
 #undef DOT_CASE
+
+/* Scratch vectors gemm_dots needs for an m-row output and k: none when k fits one chunk. */
+static size_t dots_acc_floats(int m, int k) { return (k & ~15) > DOT_KC ? (size_t)m * DOT_JP * 16 : 0; }
 
 /* C = beta C + alpha (P0 + ... + P[np-1]), the m x n partial products P of part (mn floats
  * apart, row-major) summed in order. beta 0 never reads C. */
@@ -158,9 +178,10 @@ static void write_c(int m, int n, float alpha, const float *part, int np, size_t
 static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb,
                 float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
 {
-    an_v16 *acc = (an_v16 *)an_scratch(3, (size_t)m * n * 16);
     float *part = an_scratch(2, (size_t)m * n);
-    if (!acc || !part) return 0;
+    const size_t nacc = dots_acc_floats(m, k);
+    an_v16 *acc = nacc ? (an_v16 *)an_scratch(3, nacc) : NULL;
+    if (!part || (nacc && !acc)) return 0;
     gemm_dots(m, n, k, a, rsa, b, csb, part, n, acc);
     write_c(m, n, alpha, part, 1, (size_t)m * n, beta, c, rsc, csc);
     return 1;
@@ -266,14 +287,15 @@ static int ksplit(int m, int n, int k, float alpha, const float *a, ptrdiff_t rs
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1) reduction(| : failed)
     for (int q = 0; q < KSPLIT; q++) {
         const int k0 = (int)((long)k * q / KSPLIT), k1 = (int)((long)k * (q + 1) / KSPLIT);
-        an_v16 *acc = use_dots ? (an_v16 *)an_scratch(3, mn * 16) : NULL; /* this thread's */
-        if (acc)
-            gemm_dots(m, n, k1 - k0, a + k0, rsa, b + k0, csb, part + q * mn, n, acc);
-        else if (!use_dots)
+        if (use_dots) {
+            const size_t nacc = dots_acc_floats(m, k1 - k0);
+            an_v16 *acc = nacc ? (an_v16 *)an_scratch(3, nacc) : NULL; /* this thread's */
+            if (nacc && !acc) failed = 1;
+            else gemm_dots(m, n, k1 - k0, a + k0, rsa, b + k0, csb, part + q * mn, n, acc);
+        } else {
             gemm_threads(1, m, n, k1 - k0, 1.0f, a + k0 * csa, rsa, csa, b + k0 * rsb, rsb, csb, 0.0f, part + q * mn, n,
                          1);
-        else
-            failed = 1;
+        }
     }
     if (failed) return 0;
     write_c(m, n, alpha, part, KSPLIT, mn, beta, c, rsc, csc);
