@@ -6,8 +6,9 @@
  *   - the dot-product kernel (ta 0, tb 1) for small outputs, and for up to 128 rows at k >= 512:
  *     edge blocks of m % 4 and n % 4, k % 16 remainders, several k chunks, panels of columns with
  *     a narrower last one, the k-split over it, a larger output for a long k;
- *   - the kernel for few rows of C and long rows of B (tb 0, m <= 32, n >= 256): row blocks of
- *     8, 4, 2 and 1, column blocks of 32 and 16, a column remainder, a partial last chunk. */
+ *   - the kernel for few rows of C and long rows of B (tb 0, n >= 256, m <= 32, or m <= 64 from
+ *     k 32): row blocks of 8, 4, 2 and 1, column blocks of 32 and 16, a column remainder, a
+ *     partial last chunk. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,7 @@ int main(void)
                             {64, 200, 96}, {10, 64, 320},  {13, 7, 1029},   {16, 16, 8003}, {5, 3, 2051},
                             {2, 2, 64},    {64, 64, 100},  {3, 11, 4100},   {13, 300, 37},  {32, 1000, 9},
                             {7, 257, 200}, {30, 4100, 3},  {1, 256, 1},     {33, 130, 8193}, {5, 9, 200},
-                            {9, 276, 20},  {70, 250, 2100}, {100, 170, 600}};
+                            {9, 276, 20},  {70, 250, 2100}, {100, 170, 600}, {45, 300, 40}};
     unsigned seed = 1;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int ta = 0; ta < 2; ta++)

@@ -187,7 +187,8 @@ static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa,
     return 1;
 }
 
-/* ---- short-and-wide GEMM: few rows of C (m <= ROWS_MAX_M), long rows of B ----
+/* ---- short-and-wide GEMM: few rows of C (m <= ROWS_MAX_M, or ROWS_MAX_M_DEEP from k =
+ * ROWS_DEEP_K), long rows of B ----
  * (a 1x1 convolution to few channels, or the input gradient of one from few channels: m = the
  * narrow side, n = batch x pixels). BLIS packs B, which here is the large operand, and its
  * 32-row micro-tiles are half padding at m = 16. Here B is read in place: columns in chunks of
@@ -195,6 +196,8 @@ static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa,
  * outputs of C in registers per block. Chunks are split over the kernel threads; each output
  * is computed by one thread in a fixed order, so results do not depend on the thread count. */
 #define ROWS_MAX_M 32
+#define ROWS_MAX_M_DEEP 64 /* rows, when k >= */
+#define ROWS_DEEP_K 32     /* (40 x 20736, k 240: 2.3x BLIS; k 8-24 over 25600+ columns: BLIS 1.2-1.9x) */
 #define ROWS_MIN_N 256
 #define ROWS_JC 64
 
@@ -333,7 +336,7 @@ void an_sgemm(int m, int n, int k, float alpha,
     const int big = 2.0 * m * n * k >= 4e6, wide = (double)m * n >= gemm_min_out();
     if (big && !wide && k >= KSPLIT * KSPLIT_MIN_K && ksplit(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, nt))
         return;
-    if (csb == 1 && csc == 1 && m <= ROWS_MAX_M && n >= ROWS_MIN_N) {
+    if (csb == 1 && csc == 1 && n >= ROWS_MIN_N && (m <= ROWS_MAX_M || (m <= ROWS_MAX_M_DEEP && k >= ROWS_DEEP_K))) {
         gemm_rows(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c, rsc, nt > 1 && big ? nt : 1);
         return;
     }
