@@ -478,7 +478,7 @@ static void test_se(const char *cs)
     cmp("se", cs, "y", y, yr, nx, RT_TIGHT);
     float *dx = falloc(nx, acc0), *dw1 = falloc(nw, acc0), *db1 = falloc(r_full, acc0);
     float *dw2 = falloc(nw, acc0), *db2 = falloc(c_full, acc0);
-    an_se_backward(dx, dw1, db1, dw2, db2, dy, x, cache, w1, c_full, w2, r_full, c, r, n, hw);
+    an_se_backward(dx, 1, dw1, db1, dw2, db2, dy, x, cache, w1, c_full, w2, r_full, c, r, n, hw);
     cmp_acc("se", cs, "dx", dx, dxr, nx, acc0, RT_TIGHT);
     cmp_acc("se", cs, "dw1", dw1, dw1r, nw, acc0, RT_TIGHT);
     cmp_acc("se", cs, "db1", db1, db1r, r_full, acc0, RT_TIGHT);
@@ -487,9 +487,13 @@ static void test_se(const char *cs)
     for (size_t i = 0; i < nw; i++) dw1[i] = dw2[i] = acc0;
     for (int i = 0; i < r_full; i++) db1[i] = acc0;
     for (int i = 0; i < c_full; i++) db2[i] = acc0;
-    an_se_backward(NULL, dw1, db1, dw2, db2, dy, x, cache, w1, c_full, w2, r_full, c, r, n, hw);
+    an_se_backward(NULL, 0, dw1, db1, dw2, db2, dy, x, cache, w1, c_full, w2, r_full, c, r, n, hw);
     cmp_acc("se", cs, "dw1 (dx NULL)", dw1, dw1r, nw, acc0, RT_TIGHT);
     cmp_acc("se", cs, "db2 (dx NULL)", db2, db2r, c_full, acc0, RT_TIGHT);
+    /* overwrite: what dx held (NaN) does not matter */
+    for (size_t i = 0; i < nx; i++) dx[i] = NAN;
+    an_se_backward(dx, 0, dw1, db1, dw2, db2, dy, x, cache, w1, c_full, w2, r_full, c, r, n, hw);
+    cmp("se", cs, "dx (overwrite)", dx, dxr, nx, RT_TIGHT);
     free(cache); free(y); free(dx); free(dw1); free(db1); free(dw2); free(db2);
     release_all();
     fx_free(f);

@@ -459,7 +459,7 @@ static void se_f(op *o)
 }
 static void se_b(op *o)
 {
-    an_se_backward(o->in[0].g, o->in[1].g, o->in[2].g, o->in[3].g, o->in[4].g, o->dy, o->in[0].v, o->ws, o->in[1].v,
+    an_se_backward(o->in[0].g, 1, o->in[1].g, o->in[2].g, o->in[3].g, o->in[4].g, o->dy, o->in[0].v, o->ws, o->in[1].v,
                    o->p[4], o->in[3].v, o->p[5], o->p[0], o->p[1], o->p[2], o->p[3]);
 }
 static void case_se(void)

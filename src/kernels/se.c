@@ -37,31 +37,23 @@ void an_se_forward(float *y, float *cache, const float *x, const float *w1, int 
     }
 }
 
-void an_se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, const float *dy,
+void an_se_backward(float *dx, int accumulate, float *dw1, float *db1, float *dw2, float *db2, const float *dy,
                     const float *x, float *cache, const float *w1, int ld1, const float *w2, int ld2,
                     int c, int r, int n, int hw)
 {
     const ptrdiff_t cn = (ptrdiff_t)c * n, rn = (ptrdiff_t)r * n;
     const float *s = cache, *z1 = s + cn, *h = z1 + rn, *z2 = h + rn;
     float *dz2 = (float *)z2 + cn, *dh = dz2 + cn, *ds = dh + rn;
-
-    /* y = x * g: dg[c][j] = sum_i dy[c][i][j] x[c][i][j]; dx += dy * g. g is recomputed from z2
-     * into ds (free until the end). */
-    float *g = ds;
-    an_hsigmoid_forward(g, z2, (size_t)cn);
     const int nt = an_kernel_threads();
+
+    /* y = x * g: dg[c][j] = sum_i dy[c][i][j] x[c][i][j] (into dz2) */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && cn * hw >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         float *restrict dg = dz2 + (ptrdiff_t)ch * n;
-        const float *restrict gc = g + (ptrdiff_t)ch * n;
         for (int j = 0; j < n; j++) dg[j] = 0.0f;
         for (int i = 0; i < hw; i++) {
             const float *restrict xp = x + ((ptrdiff_t)ch * hw + i) * n, *restrict gp = dy + ((ptrdiff_t)ch * hw + i) * n;
             for (int j = 0; j < n; j++) dg[j] += gp[j] * xp[j];
-            if (dx) {
-                float *restrict dxp = dx + ((ptrdiff_t)ch * hw + i) * n;
-                for (int j = 0; j < n; j++) dxp[j] += gp[j] * gc[j];
-            }
         }
     }
     for (ptrdiff_t p = 0; p < cn; p++) dz2[p] = (z2[p] > -3.0f && z2[p] < 3.0f) ? dz2[p] * (1.0f / 6.0f) : 0.0f;
@@ -78,8 +70,23 @@ void an_se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, c
         for (int i = 0; i < r; i++)
             for (int j = 0; j < n; j++) db1[i] += dh[(ptrdiff_t)i * n + j];
     if (dw1) an_sgemm(r, c, n, 1.0f, dh, n, 1, s, 1, n, 1.0f, dw1, ld1, 1);
-    if (dx) {
-        an_sgemm(c, n, r, 1.0f, w1, 1, ld1, dh, n, 1, 0.0f, ds, n, 1);
-        an_gap_backward(dx, ds, c, n, hw);
+    if (!dx) return;
+    /* s = mean of x over the pixels: ds = W1^T dz1. Then, in one pass over the pixels,
+     * dx = dy * g + ds / hw, with g = hsigmoid(z2) recomputed into dz2 (free now). */
+    an_sgemm(c, n, r, 1.0f, w1, 1, ld1, dh, n, 1, 0.0f, ds, n, 1);
+    float *g = dz2;
+    an_hsigmoid_forward(g, z2, (size_t)cn);
+    const float inv = 1.0f / (float)hw;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && cn * hw >= AN_PAR_MIN_WORK)
+    for (int ch = 0; ch < c; ch++) {
+        const float *restrict gc = g + (ptrdiff_t)ch * n, *restrict dsc = ds + (ptrdiff_t)ch * n;
+        for (int i = 0; i < hw; i++) {
+            const float *restrict gp = dy + ((ptrdiff_t)ch * hw + i) * n;
+            float *restrict dxp = dx + ((ptrdiff_t)ch * hw + i) * n;
+            if (accumulate)
+                for (int j = 0; j < n; j++) dxp[j] += gp[j] * gc[j] + dsc[j] * inv;
+            else
+                for (int j = 0; j < n; j++) dxp[j] = gp[j] * gc[j] + dsc[j] * inv;
+        }
     }
 }

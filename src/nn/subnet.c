@@ -557,9 +557,9 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
                                                   t->cout, t->mid, mo));
         float *dda = dse;
         if (b->se) {
-            dda = arena_zero(a, (size_t)t->mid * mo);
+            dda = arena_f(a, (size_t)t->mid * mo);
             if (!dda) goto nomem;
-            AN_PROF(AN_PROF_SE, an_se_backward(dda, G(b->p_se_rw), G(b->p_se_rb), G(b->p_se_ew), G(b->p_se_eb), dse,
+            AN_PROF(AN_PROF_SE, an_se_backward(dda, 0, G(b->p_se_rw), G(b->p_se_rb), G(b->p_se_ew), G(b->p_se_eb), dse,
                                                t->d_act, t->se_cache, P(net, b->p_se_rw), b->mid_max,
                                                P(net, b->p_se_ew), b->se_max, t->mid, t->r, n, ho * ho));
         }

@@ -17,8 +17,9 @@ size_t an_se_cache_size(int c, int r, int n);
 
 void an_se_forward(float *y, float *cache, const float *x, const float *w1, int ld1, const float *b1,
                    const float *w2, int ld2, const float *b2, int c, int r, int n, int hw);
-/* dx += (NULL to skip); dw1, db1, dw2, db2 += (same views as the weights). */
-void an_se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, const float *dy,
+/* dx = (accumulate 0) or += (1) the input gradient, NULL to skip; dw1, db1, dw2, db2 += (same
+ * views as the weights). */
+void an_se_backward(float *dx, int accumulate, float *dw1, float *db1, float *dw2, float *db2, const float *dy,
                     const float *x, float *cache, const float *w1, int ld1, const float *w2, int ld2,
                     int c, int r, int n, int hw);
 
