@@ -120,19 +120,28 @@ static inline __attribute__((always_inline)) void dot_block(float *restrict out,
         dot_block(out, ldo, acc, jp1 - jp, p0 == 0, p1 == k16, a, rsa, b, csb, i0, j0, jp, p0, p1, (I), (J)); \
         break
 
-/* out[i * ldo + j] = sum over p < k of a[i * rsa + p] * b[p + j * csb]; acc: scratch for
- * m x DOT_JP vectors (used when k has more than one chunk). B is taken in panels of DOT_JP
- * columns, and each panel in chunks of DOT_KC along k (256 KB, kept in L2 while every block of A
- * rows passes over it); a block of A rows (16 KB) stays in L1 across the panel. */
-static void gemm_dots(int m, int n, int k, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb, float *out,
-                      ptrdiff_t ldo, an_v16 *acc)
+/* out[i * ldo + j] = sum over p < k of a[i * rsa + p] * b[p + j * csb]. B is taken in panels of
+ * DOT_JP columns, split over nt threads; each panel is walked in chunks of DOT_KC along k (256 KB
+ * of B, kept in L2 while every block of A rows passes over it; a block of A rows, 16 KB, stays in
+ * L1 across it), its accumulators parked in the thread's scratch between chunks. Each output is
+ * computed by one thread in a fixed order. Returns 0 (nothing done) when the scratch cannot be
+ * had. */
+static int gemm_dots(int m, int n, int k, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb, float *out,
+                     ptrdiff_t ldo, int nt)
 {
-    const int k16 = k & ~15;
-    if (k16 == 0)
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) out[i * ldo + j] = 0.0f;
-    for (int jp = 0; jp < n; jp += DOT_JP) {
-        const int jp1 = jp + DOT_JP < n ? jp + DOT_JP : n;
+    const int k16 = k & ~15, npanels = (n + DOT_JP - 1) / DOT_JP;
+    int failed = 0;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && npanels > 1) reduction(| : failed)
+    for (int q = 0; q < npanels; q++) {
+        const int jp = q * DOT_JP, jp1 = jp + DOT_JP < n ? jp + DOT_JP : n;
+        an_v16 *acc = NULL; /* this thread's, when k has more than one chunk */
+        if (k16 > DOT_KC && !(acc = (an_v16 *)an_scratch(3, (size_t)m * DOT_JP * 16))) {
+            failed = 1;
+            continue;
+        }
+        if (k16 == 0)
+            for (int i = 0; i < m; i++)
+                for (int j = jp; j < jp1; j++) out[i * ldo + j] = 0.0f;
         for (int p0 = 0; p0 < k16; p0 += DOT_KC) {
             const int p1 = p0 + DOT_KC < k16 ? p0 + DOT_KC : k16;
             for (int i0 = 0; i0 < m; i0 += DOT_MB)
@@ -146,19 +155,17 @@ static void gemm_dots(int m, int n, int k, const float *a, ptrdiff_t rsa, const 
                     }
                 }
         }
+        if (k16 < k)
+            for (int i = 0; i < m; i++)
+                for (int j = jp; j < jp1; j++) {
+                    float v = out[i * ldo + j];
+                    for (int p = k16; p < k; p++) v += a[i * rsa + p] * b[p + j * csb];
+                    out[i * ldo + j] = v;
+                }
     }
-    if (k16 < k)
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) {
-                float v = out[i * ldo + j];
-                for (int p = k16; p < k; p++) v += a[i * rsa + p] * b[p + j * csb];
-                out[i * ldo + j] = v;
-            }
+    return !failed;
 }
 #undef DOT_CASE
-
-/* Scratch vectors gemm_dots needs for an m-row output and k: none when k fits one chunk. */
-static size_t dots_acc_floats(int m, int k) { return (k & ~15) > DOT_KC ? (size_t)m * DOT_JP * 16 : 0; }
 
 /* C = beta C + alpha (P0 + ... + P[np-1]), the m x n partial products P of part (mn floats
  * apart, row-major) summed in order. beta 0 never reads C. */
@@ -174,15 +181,13 @@ static void write_c(int m, int n, float alpha, const float *part, int np, size_t
         }
 }
 
-/* C = beta C + alpha A B through gemm_dots, or 0 (nothing done) when the scratch cannot be had. */
+/* C = beta C + alpha A B through gemm_dots on nt threads, or 0 (nothing done) when the scratch
+ * cannot be had. */
 static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa, const float *b, ptrdiff_t csb,
-                float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
+                float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc, int nt)
 {
     float *part = an_scratch(2, (size_t)m * n);
-    const size_t nacc = dots_acc_floats(m, k);
-    an_v16 *acc = nacc ? (an_v16 *)an_scratch(3, nacc) : NULL;
-    if (!part || (nacc && !acc)) return 0;
-    gemm_dots(m, n, k, a, rsa, b, csb, part, n, acc);
+    if (!part || !gemm_dots(m, n, k, a, rsa, b, csb, part, n, nt)) return 0;
     write_c(m, n, alpha, part, 1, (size_t)m * n, beta, c, rsc, csc);
     return 1;
 }
@@ -291,10 +296,7 @@ static int ksplit(int m, int n, int k, float alpha, const float *a, ptrdiff_t rs
     for (int q = 0; q < KSPLIT; q++) {
         const int k0 = (int)((long)k * q / KSPLIT), k1 = (int)((long)k * (q + 1) / KSPLIT);
         if (use_dots) {
-            const size_t nacc = dots_acc_floats(m, k1 - k0);
-            an_v16 *acc = nacc ? (an_v16 *)an_scratch(3, nacc) : NULL; /* this thread's */
-            if (nacc && !acc) failed = 1;
-            else gemm_dots(m, n, k1 - k0, a + k0, rsa, b + k0, csb, part + q * mn, n, acc);
+            if (!gemm_dots(m, n, k1 - k0, a + k0, rsa, b + k0, csb, part + q * mn, n, 1)) failed = 1;
         } else {
             gemm_threads(1, m, n, k1 - k0, 1.0f, a + k0 * csa, rsa, csa, b + k0 * rsb, rsb, csb, 0.0f, part + q * mn, n,
                          1);
@@ -341,7 +343,7 @@ void an_sgemm(int m, int n, int k, float alpha,
         return;
     }
     if (csa == 1 && rsb == 1 && dots_shape(m, n, k) &&
-        dots(m, n, k, alpha, a, rsa, b, csb, beta, c, rsc, csc))
+        dots(m, n, k, alpha, a, rsa, b, csb, beta, c, rsc, csc, nt > 1 && big ? nt : 1))
         return;
     gemm_threads(nt > 1 && big && wide ? nt : 1, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
 }
