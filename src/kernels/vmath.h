@@ -49,9 +49,10 @@ static inline an_v16 an_vset16(float x) { return (an_v16){x, x, x, x, x, x, x, x
 
 static inline float an_vsum16(an_v16 v)
 {
-    an_v8 lo, hi;
-    memcpy(&lo, &v, sizeof lo);
-    memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
+    /* halves by shuffles, not through memory: a memcpy here made GCC keep the accumulators
+     * passed in on the stack for the whole loop that built them */
+    const an_v8 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+    const an_v8 hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
     return an_vsum(lo + hi);
 }
 
