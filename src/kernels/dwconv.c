@@ -313,10 +313,11 @@ static void dw_dw_channel(float *dwc, ptrdiff_t wrs, float *restrict dwt, const 
     }
     memset(dwt, 0, sizeof(float) * k * k * n);
     for (int oy = 0; oy < ho; oy++) {
-        if (pf) prefetch_part(pf, pflen, oy, ho);
-        if (pfw) prefetchw_part(pfw, pfwlen, oy, ho);
         const float *g = gc + (ptrdiff_t)oy * wo * n;
         for (int ky = 0; ky < k; ky++) {
+            /* in k * ho small parts: a burst of prefetches waits for free miss buffers */
+            if (pf) prefetch_part(pf, pflen, oy * k + ky, ho * k);
+            if (pfw) prefetchw_part(pfw, pfwlen, oy * k + ky, ho * k);
             const int iy = oy * s - pad + ky;
             if (iy < 0 || iy >= h) continue;
             const float *xr = xc + (ptrdiff_t)iy * wd * n;
@@ -329,9 +330,13 @@ static void dw_dw_channel(float *dwc, ptrdiff_t wrs, float *restrict dwt, const 
             }
         }
     }
-    for (int t = 0; t < k * k; t++) {
-        float sum = 0.0f;
-        for (int j = 0; j < n; j++) sum += dwt[t * n + j];
+    for (int t = 0; t < k * k; t++) { /* over the samples: 16 lanes, then the rest */
+        const float *d = dwt + (ptrdiff_t)t * n;
+        an_v16 v = an_vset16(0.0f);
+        int j = 0;
+        for (; j + 16 <= n; j += 16) v += an_vload16(d + j);
+        float sum = an_vsum16(v);
+        for (; j < n; j++) sum += d[j];
         dwc[(t / k) * wrs + t % k] += sum;
     }
 }
