@@ -180,8 +180,13 @@ void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, 
                                           .qlo = lo[kx], .qhi = hi[kx]};
         row_job r = {.src = x + (ptrdiff_t)ch * h * wd * n, .qstep = (ptrdiff_t)s * n, .qa = qa, .qb = qb};
         for (int oy = 0; oy < ho; oy++) {
-            if (ch + 1 < c && (ptrdiff_t)h * wd * n <= DW_PF_MAX)
+            if (ch + 1 < c && (ptrdiff_t)h * wd * n <= DW_PF_MAX) {
                 prefetch_part(x + (ptrdiff_t)(ch + 1) * h * wd * n, (ptrdiff_t)h * wd * n, oy, ho);
+            } else if ((ptrdiff_t)h * wd * n > DW_PF_MAX) { /* the rows output row oy + 2 adds */
+                const int r0 = (oy + 2) * s - pad + k - s, r1 = (oy + 2) * s - pad + k;
+                for (int iy = r0 > 0 ? r0 : 0; iy < r1 && iy < h; iy++)
+                    prefetch_part(r.src + (ptrdiff_t)iy * wd * n, (ptrdiff_t)wd * n, 0, 1);
+            }
             /* kernel rows inside the image: iy = oy * s - pad + ky in [0, h) */
             const int ky0 = pad - oy * s > 0 ? pad - oy * s : 0, ky1 = h + pad - oy * s < k ? h + pad - oy * s : k;
             r.base = (ptrdiff_t)oy * s * wd * n;
