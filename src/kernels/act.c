@@ -107,17 +107,27 @@ void an_zero(float *x, size_t n)
     }
 }
 
-void an_add_inplace(float *y, const float *x, size_t n)
+/* y = a + b over [lo, hi); y may be a (each element is read before it is written). */
+static void add_slice(float *y, const float *a, const float *b, size_t lo, size_t hi)
+{
+    size_t i = lo;
+    for (; i + 16 <= hi; i += 16) an_vstore16(y + i, an_vload16(a + i) + an_vload16(b + i));
+    for (; i < hi; i++) y[i] = a[i] + b[i];
+}
+
+void an_add(float *y, const float *a, const float *b, size_t n)
 {
     const int nt = an_kernel_threads();
     if (nt < 2 || n < AN_PAR_MIN_WORK) {
-        for (size_t i = 0; i < n; i++) y[i] += x[i];
+        add_slice(y, a, b, 0, n);
         return;
     }
 #pragma omp parallel num_threads(nt)
     {
         size_t lo, hi;
         slice(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-        for (size_t i = lo; i < hi; i++) y[i] += x[i];
+        add_slice(y, a, b, lo, hi);
     }
 }
+
+void an_add_inplace(float *y, const float *x, size_t n) { an_add(y, y, x, n); }

@@ -323,7 +323,7 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
     t->out = arena_f(a, (size_t)t->cout * mo);
     if (!t->out) return AN_ERR_NOMEM;
     if (t->identity) {
-        for (ptrdiff_t i = 0; i < (ptrdiff_t)t->cout * mo; i++) t->out[i] = branch[i] + t->x[i];
+        AN_PROF(AN_PROF_MISC, an_add(t->out, branch, t->x, (size_t)t->cout * mo));
         return AN_OK;
     }
     const float *sc_in = t->x;
@@ -336,9 +336,9 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
     }
     if (t->sc_conv) {
         AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->out, sc_in, P(net, b->p_sc_w), b->in_max, t->cout, t->cin, mo));
-        for (ptrdiff_t i = 0; i < (ptrdiff_t)t->cout * mo; i++) t->out[i] += branch[i];
+        AN_PROF(AN_PROF_MISC, an_add_inplace(t->out, branch, (size_t)t->cout * mo));
     } else {
-        for (ptrdiff_t i = 0; i < (ptrdiff_t)t->cout * mo; i++) t->out[i] = branch[i] + sc_in[i];
+        AN_PROF(AN_PROF_MISC, an_add(t->out, branch, sc_in, (size_t)t->cout * mo));
     }
     return AN_OK;
 }

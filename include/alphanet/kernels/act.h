@@ -13,8 +13,9 @@ void an_relu_backward(float *dx, const float *dy, const float *x, size_t n);
 void an_hsigmoid_forward(float *y, const float *x, size_t n);   /* relu6(x + 3) / 6 */
 void an_hsigmoid_backward(float *dx, const float *dy, const float *x, size_t n);
 
-/* Buffer helpers of the backward pass, on the kernel threads: x = 0; y += x. */
+/* Buffer helpers, on the kernel threads: x = 0; y = a + b (y may be a); y += x. */
 void an_zero(float *x, size_t n);
+void an_add(float *y, const float *a, const float *b, size_t n);
 void an_add_inplace(float *y, const float *x, size_t n);
 
 #endif
