@@ -8,7 +8,8 @@
  *     a narrower last one, the k-split over it, a larger output for a long k;
  *   - the kernel for few rows of C and long rows of B (tb 0, n >= 256, m <= 32, or m <= 64 from
  *     k 32): row blocks of 8, 4, 2 and 1, column blocks of 32 and 16, a column remainder, a
- *     partial last chunk. */
+ *     partial last chunk;
+ *   - each threaded path again on 2 threads, bit for bit against 1. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,31 @@ static void one(int m, int n, int k, int ta, int tb, int tc, int lda_pad, float 
     free(a); free(b); free(c1); free(c2);
 }
 
+/* The same GEMM on 1 and 2 kernel threads: bit for bit equal (no path splits a sum over a
+ * number of threads), and close to the reference. */
+static void threads_same(int m, int n, int k, int tb, unsigned seed)
+{
+    const int ldb = tb ? k : n;
+    float *a = malloc(sizeof(float) * (size_t)m * k), *b = malloc(sizeof(float) * (size_t)n * k);
+    float *c1 = malloc(sizeof(float) * (size_t)m * n), *c2 = malloc(sizeof(float) * (size_t)m * n);
+    float *cr = malloc(sizeof(float) * (size_t)m * n);
+    t_fill(a, (size_t)m * k, seed, -1, 1);
+    t_fill(b, (size_t)n * k, seed + 1, -1, 1);
+    const ptrdiff_t rsb = tb ? 1 : ldb, csb = tb ? ldb : 1;
+    an_gemm_set_threads(1);
+    an_sgemm(m, n, k, 1.0f, a, k, 1, b, rsb, csb, 0.0f, c1, n, 1);
+    an_gemm_set_threads(2);
+    an_sgemm(m, n, k, 1.0f, a, k, 1, b, rsb, csb, 0.0f, c2, n, 1);
+    an_gemm_set_threads(1);
+    an_sgemm_ref(m, n, k, 1.0f, a, k, 1, b, rsb, csb, 0.0f, cr, n, 1);
+    CHECK_MSG(memcmp(c1, c2, sizeof(float) * (size_t)m * n) == 0, "gemm m%d n%d k%d tb%d: 1 and 2 threads differ", m,
+              n, k, tb);
+    char what[64];
+    snprintf(what, sizeof what, "gemm m%d n%d k%d tb%d on 2 threads", m, n, k, tb);
+    CHECK_CLOSE(what, c2, cr, (size_t)m * n, 1e-5);
+    free(a); free(b); free(c1); free(c2); free(cr);
+}
+
 int main(void)
 {
     const int sizes[][3] = {{1, 1, 1},     {1, 17, 5},     {13, 1, 7},      {7, 9, 1},      {33, 65, 17},
@@ -75,6 +101,13 @@ int main(void)
             for (int p = 0; p < 64; p++) ed[i * 2 + j] += ad[i * 64 + p] * bd[j * 64 + p];
     an_sgemm(2, 2, 64, 1.0f, ad, 64, 1, bd, 1, 64, 0.0f, cd, 2, 1);
     CHECK_CLOSE("gemm (dot products) beta=0 overwrites NaN", cd, ed, 4, 0);
+    /* every threaded path: dot-product panels (several chunks; one), the few-rows kernel, the
+     * k-split, BLIS */
+    threads_same(70, 250, 2100, 1, 900);
+    threads_same(100, 170, 600, 1, 910);
+    threads_same(45, 3000, 40, 0, 920);
+    threads_same(33, 130, 8193, 1, 930);
+    threads_same(200, 300, 100, 0, 940);
     /* k = 0 scales C by beta. */
     float c0[2] = {2, 3};
     an_sgemm(1, 2, 0, 1.0f, a, 1, 1, b, 1, 1, 0.5f, c0, 2, 1);

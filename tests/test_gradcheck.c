@@ -418,21 +418,27 @@ static void swish_accuracy(void)
     double worst = 0.0, worst_d = 0.0;
     for (size_t i = 0; i < n; i++) {
         const double v = x[i], s = 1.0 / (1.0 + exp(-v)), f = v * s, d = s * (1.0 + v * (1.0 - s));
+        /* errors compared with !(e <= worst), so a NaN output counts as the worst */
+        double e, e_d;
         if (v > -88.3762626647949) { /* relative; d = s (1 + v (1 - s)) crosses 0, so against s too */
-            worst = fmax(worst, fabs(y[i] - f) / fmax(fabs(f), 1e-37));
-            worst_d = fmax(worst_d, fabs(dx[i] - d) / fmax(fabs(d), s));
+            e = fabs(y[i] - f) / fmax(fabs(f), 1e-37);
+            e_d = fabs(dx[i] - d) / fmax(fabs(d), s);
         } else { /* where exp(-v) is clamped: within 1e-36 */
-            worst = fmax(worst, fabs(y[i] - f) > 1e-36 ? 1.0 : 0.0);
-            worst_d = fmax(worst_d, fabs(dx[i] - d) > 1e-36 ? 1.0 : 0.0);
+            e = !(fabs(y[i] - f) <= 1e-36);
+            e_d = !(fabs(dx[i] - d) <= 1e-36);
         }
+        if (!(e <= worst)) worst = e != e ? INFINITY : e;
+        if (!(e_d <= worst_d)) worst_d = e_d != e_d ? INFINITY : e_d;
     }
     CHECK_REL("swish forward, worst relative error over [-100, 100]", worst, 0.0, 1.0, 4.8e-7);
     CHECK_REL("swish backward, worst relative error over [-100, 100]", worst_d, 0.0, 1.0, 1.9e-6);
     printf("swish: worst relative error %.3g forward, %.3g backward\n", worst, worst_d);
-    /* 48 values in [-20, 20] in one call (all in vector lanes) and one by one (the scalar tail) */
+    /* 48 values in [-20, 20] and at the clamp, infinities and NaN, in one call (all in vector
+     * lanes) and one by one (the scalar tail); NaN is compared as NaN, the rest bit for bit */
     size_t diff = 0;
+    const float edge[8] = {88.3762626647949f, -88.3762626647949f, 88.5f, -88.5f, 1e30f, -100.0f, INFINITY, NAN};
     for (int i = 0; i < 48; i++) {
-        x[i] = -20.0f + 40.0f * (float)i / 47.0f;
+        x[i] = i < 40 ? -20.0f + 40.0f * (float)i / 39.0f : edge[i - 40];
         dy[i] = 1.0f;
     }
     an_swish_forward(y1, x, 48);
@@ -442,7 +448,10 @@ static void swish_accuracy(void)
         float yi, dxi = 0.0f;
         an_swish_forward(&yi, &x[i], 1);
         an_swish_backward(&dxi, &dy[i], &x[i], 1);
-        diff += memcmp(&yi, &y1[i], sizeof(float)) != 0 || memcmp(&dxi, &dx1[i], sizeof(float)) != 0;
+        if (isnan(x[i]))
+            diff += !isnan(yi) || !isnan(y1[i]) || !isnan(dxi) || !isnan(dx1[i]);
+        else
+            diff += memcmp(&yi, &y1[i], sizeof(float)) != 0 || memcmp(&dxi, &dx1[i], sizeof(float)) != 0;
     }
     CHECK_MSG(diff == 0, "swish: %zu values differ between vector lanes and the scalar tail", diff);
     x[0] = NAN;

@@ -135,7 +135,7 @@ static int gemm_dots(int m, int n, int k, const float *a, ptrdiff_t rsa, const f
     for (int q = 0; q < npanels; q++) {
         const int jp = q * DOT_JP, jp1 = jp + DOT_JP < n ? jp + DOT_JP : n;
         an_v16 *acc = NULL; /* this thread's, when k has more than one chunk */
-        if (k16 > DOT_KC && !(acc = (an_v16 *)an_scratch(3, (size_t)m * DOT_JP * 16))) {
+        if (k16 > DOT_KC && !(acc = (an_v16 *)an_scratch(3, (size_t)m * (n < DOT_JP ? n : DOT_JP) * 16))) {
             failed = 1;
             continue;
         }

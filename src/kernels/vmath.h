@@ -78,6 +78,7 @@ static inline float an_vsum16(an_v16 v)
 
 static inline float an_expnegf(float x)
 {
+    if (x != x) return x; /* NaN: (int)k below would be undefined */
     x = x > AN_EXP_CLAMP ? AN_EXP_CLAMP : (x < -AN_EXP_CLAMP ? -AN_EXP_CLAMP : x);
     const float k = rintf(x * -1.44269504088896341f);
     float t = x, e;
