@@ -174,6 +174,39 @@ static void case_conv2d(int cout, int cin, int n, int h, int w, int k, int s)
  * rows and rows with whole column blocks inside; both strides with odd and even sizes; cropped
  * kernel views. Gradients are pre-filled with 0.25 to check accumulation, and the overwriting
  * input gradient starts from NaN. */
+/* One depthwise shape against the reference loops: forward, dx accumulated and overwritten
+ * (from NaN), dw accumulated, to rtol (dw sums h x w x n products in float). Returns 1 when all
+ * agree. */
+static int dw_against_ref(int n, int h, int w, int k, int s, unsigned seed, double rtol)
+{
+    const int c = 2, K = k == 7 ? 7 : k + 2;
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(w, k, s);
+    const size_t nx = (size_t)c * h * w * n, ny = (size_t)c * ho * wo * n, nw = (size_t)c * K * K;
+    float *x = fa(nx), *wt = fa(nw), *dy = fa(ny), *y = fa(ny), *y2 = fa(ny);
+    float *dx = fa(nx), *dx2 = fa(nx), *dw = fa(nw), *dw2 = fa(nw);
+    t_fill(x, nx, 100 + seed, -1, 1);
+    t_fill(wt, nw, 200 + seed, -1, 1);
+    t_fill(dy, ny, 300 + seed, -1, 1);
+    for (size_t i = 0; i < nx; i++) dx[i] = dx2[i] = 0.25f;
+    for (size_t i = 0; i < nw; i++) dw[i] = dw2[i] = 0.25f;
+    const float *wv = an_dwconv_view(wt, K, k);
+    an_dwconv_forward(y, x, wv, K * K, K, c, n, h, w, k, s);
+    an_dwconv_forward_ref(y2, x, wv, K * K, K, c, n, h, w, k, s);
+    an_dwconv_backward(dx, 1, an_dwconv_view_mut(dw, K, k), dy, x, wv, K * K, K, c, n, h, w, k, s);
+    an_dwconv_backward_ref(dx2, an_dwconv_view_mut(dw2, K, k), dy, x, wv, K * K, K, c, n, h, w, k, s);
+    float *dx3 = fa(nx); /* overwrite: NaN in, 0.25 + dx3 must equal the accumulated dx */
+    for (size_t i = 0; i < nx; i++) dx3[i] = NAN;
+    an_dwconv_backward(dx3, 0, NULL, dy, x, wv, K * K, K, c, n, h, w, k, s);
+    for (size_t i = 0; i < nx; i++) dx3[i] += 0.25f;
+    const int ok = t_close_arrays(__FILE__, __LINE__, "dwconv sweep y", y, y2, ny, 1e-5, 1e-30) &&
+                   t_close_arrays(__FILE__, __LINE__, "dwconv sweep dx", dx, dx2, nx, 1e-5, 1e-30) &&
+                   t_close_arrays(__FILE__, __LINE__, "dwconv sweep dx (overwrite)", dx3, dx2, nx, 1e-5, 1e-30) &&
+                   t_close_arrays(__FILE__, __LINE__, "dwconv sweep dw", dw, dw2, nw, rtol, 1e-30);
+    if (!ok) fprintf(stderr, "  dwconv sweep: n %d, %d x %d, k %d in %d, stride %d\n", n, h, w, k, K, s);
+    free(x); free(wt); free(dy); free(y); free(y2); free(dx); free(dx2); free(dx3); free(dw); free(dw2);
+    return ok;
+}
+
 static void dwconv_sweep(void)
 {
     static const int ns[] = {1, 5, 8, 13, 16, 24, 40, 64, 100}, hws[][2] = {{1, 1}, {2, 5}, {4, 4}, {5, 12}, {9, 17}, {3, 30}};
@@ -181,37 +214,13 @@ static void dwconv_sweep(void)
     for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++)
         for (size_t ih = 0; ih < sizeof hws / sizeof hws[0]; ih++)
             for (int k = 3; k <= 7; k += 2)
-                for (int s = 1; s <= 2; s++) {
-                    const int c = 2, n = ns[in], h = hws[ih][0], w = hws[ih][1], K = k == 7 ? 7 : k + 2;
-                    const int ho = an_conv_out(h, k, s), wo = an_conv_out(w, k, s);
-                    const size_t nx = (size_t)c * h * w * n, ny = (size_t)c * ho * wo * n, nw = (size_t)c * K * K;
-                    float *x = fa(nx), *wt = fa(nw), *dy = fa(ny), *y = fa(ny), *y2 = fa(ny);
-                    float *dx = fa(nx), *dx2 = fa(nx), *dw = fa(nw), *dw2 = fa(nw);
-                    t_fill(x, nx, 100 + (unsigned)cases, -1, 1);
-                    t_fill(wt, nw, 200 + (unsigned)cases, -1, 1);
-                    t_fill(dy, ny, 300 + (unsigned)cases, -1, 1);
-                    for (size_t i = 0; i < nx; i++) dx[i] = dx2[i] = 0.25f;
-                    for (size_t i = 0; i < nw; i++) dw[i] = dw2[i] = 0.25f;
-                    const float *wv = an_dwconv_view(wt, K, k);
-                    an_dwconv_forward(y, x, wv, K * K, K, c, n, h, w, k, s);
-                    an_dwconv_forward_ref(y2, x, wv, K * K, K, c, n, h, w, k, s);
-                    an_dwconv_backward(dx, 1, an_dwconv_view_mut(dw, K, k), dy, x, wv, K * K, K, c, n, h, w, k, s);
-                    an_dwconv_backward_ref(dx2, an_dwconv_view_mut(dw2, K, k), dy, x, wv, K * K, K, c, n, h, w, k, s);
-                    float *dx3 = fa(nx); /* overwrite: NaN in, 0.25 + dx3 must equal the accumulated dx */
-                    for (size_t i = 0; i < nx; i++) dx3[i] = NAN;
-                    an_dwconv_backward(dx3, 0, NULL, dy, x, wv, K * K, K, c, n, h, w, k, s);
-                    for (size_t i = 0; i < nx; i++) dx3[i] += 0.25f;
-                    const int ok = t_close_arrays(__FILE__, __LINE__, "dwconv sweep y", y, y2, ny, 1e-5, 1e-30) &&
-                                   t_close_arrays(__FILE__, __LINE__, "dwconv sweep dx", dx, dx2, nx, 1e-5, 1e-30) &&
-                                   t_close_arrays(__FILE__, __LINE__, "dwconv sweep dx (overwrite)", dx3, dx2, nx, 1e-5, 1e-30) &&
-                                   t_close_arrays(__FILE__, __LINE__, "dwconv sweep dw", dw, dw2, nw, 1e-5, 1e-30);
-                    if (!ok) {
-                        bad++;
-                        fprintf(stderr, "  dwconv sweep: n %d, %d x %d, k %d in %d, stride %d\n", n, h, w, k, K, s);
-                    }
-                    cases++;
-                    free(x); free(wt); free(dy); free(y); free(y2); free(dx); free(dx2); free(dx3); free(dw); free(dw2);
-                }
+                for (int s = 1; s <= 2; s++, cases++) bad += !dw_against_ref(ns[in], hws[ih][0], hws[ih][1], k, s, (unsigned)cases, 1e-5);
+    /* channels over the prefetch bound (128k floats), whose rows the forward prefetches ahead
+     * instead of the next channel; dw sums up to 144000 products per tap */
+    static const int big[][3] = {{250, 28, 28}, {200, 27, 25}, {40, 60, 60}};
+    for (size_t ib = 0; ib < sizeof big / sizeof big[0]; ib++)
+        for (int k = 3; k <= 5; k += 2)
+            for (int s = 1; s <= 2; s++, cases++) bad += !dw_against_ref(big[ib][0], big[ib][1], big[ib][2], k, s, (unsigned)cases, 1e-4);
     CHECK_MSG(bad == 0, "dwconv sweep: %d of %d shapes differ from the reference", bad, cases);
 }
 

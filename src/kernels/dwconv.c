@@ -148,13 +148,13 @@ static void col_range(int off, int cs, int win, int nq, int *lo, int *hi, int *q
 static inline void prefetch_part(const float *p, ptrdiff_t len, int part, int parts)
 {
     const ptrdiff_t a = len * part / parts, b = len * (part + 1) / parts;
-    for (ptrdiff_t i = a & ~(ptrdiff_t)15; i < b; i += 16) __builtin_prefetch(p + i, 0, 2);
+    for (ptrdiff_t i = a & ~(ptrdiff_t)15; i < b; i += 16) an_prefetch(p + i);
 }
 /* The same, for lines about to be written. */
 static inline void prefetchw_part(float *p, ptrdiff_t len, int part, int parts)
 {
     const ptrdiff_t a = len * part / parts, b = len * (part + 1) / parts;
-    for (ptrdiff_t i = a & ~(ptrdiff_t)15; i < b; i += 16) __builtin_prefetch(p + i, 1, 2);
+    for (ptrdiff_t i = a & ~(ptrdiff_t)15; i < b; i += 16) an_prefetchw(p + i);
 }
 
 void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,

@@ -56,6 +56,16 @@ static inline float an_vsum16(an_v16 v)
     return an_vsum(lo + hi);
 }
 
+/* Prefetch the line at p into L2 (for reading, or for writing). An asm statement, because GCC
+ * deletes a loop whose body is only __builtin_prefetch at -O2, and at -O3 in some contexts. */
+#if defined(__GNUC__) && defined(__x86_64__)
+static inline void an_prefetch(const void *p) { __asm__ volatile("prefetcht1 %0" : : "m"(*(const char *)p)); }
+static inline void an_prefetchw(const void *p) { __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p)); }
+#else
+static inline void an_prefetch(const void *p) { __builtin_prefetch(p, 0, 2); }
+static inline void an_prefetchw(const void *p) { __builtin_prefetch(p, 1, 2); }
+#endif
+
 /* exp(-x), the form sigmoid needs, in the steps of Cephes' expf with the negation folded into
  * the constants: |x| is clamped to 88.376 (where the result is still finite; NaN passes through),
  * k = round(-x / ln 2), r = -x - k ln 2 in two parts, exp(-x) = 2^k (1 + r + r^2 p(r)), with
