@@ -38,34 +38,33 @@ static void slice(size_t n, int t, int nt, size_t *lo, size_t *hi)
     *hi = *lo + per < n ? *lo + per : n;
 }
 
+/* Runs the statement with size_t lo, hi: once over [0, n) on the calling thread, or on each
+ * kernel thread over its slice when there are two or more threads and at least min_work
+ * elements. */
+#define SLICED(n, min_work, ...)                                                       \
+    do {                                                                               \
+        const int nt_ = an_kernel_threads();                                           \
+        if (nt_ < 2 || (n) < (min_work)) {                                             \
+            const size_t lo = 0, hi = (n);                                             \
+            __VA_ARGS__;                                                               \
+        } else {                                                                       \
+            _Pragma("omp parallel num_threads(nt_)")                                   \
+            {                                                                          \
+                size_t lo, hi;                                                         \
+                slice((n), omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);     \
+                __VA_ARGS__;                                                           \
+            }                                                                          \
+        }                                                                              \
+    } while (0)
+
 void an_swish_forward(float *y, const float *x, size_t n)
 {
-    const int nt = an_kernel_threads();
-    if (nt < 2 || n < AN_PAR_MIN_WORK) {
-        swish_fwd(y, x, 0, n);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        size_t lo, hi;
-        slice(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-        swish_fwd(y, x, lo, hi);
-    }
+    SLICED(n, AN_PAR_MIN_WORK, swish_fwd(y, x, lo, hi));
 }
 
 void an_swish_backward(float *dx, const float *dy, const float *x, size_t n)
 {
-    const int nt = an_kernel_threads();
-    if (nt < 2 || n < AN_PAR_MIN_WORK) {
-        swish_bwd(dx, dy, x, 0, n);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        size_t lo, hi;
-        slice(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-        swish_bwd(dx, dy, x, lo, hi);
-    }
+    SLICED(n, AN_PAR_MIN_WORK, swish_bwd(dx, dy, x, lo, hi));
 }
 
 void an_relu_forward(float *y, const float *x, size_t n)
@@ -94,17 +93,7 @@ void an_hsigmoid_backward(float *dx, const float *dy, const float *x, size_t n)
 
 void an_zero(float *x, size_t n)
 {
-    const int nt = an_kernel_threads();
-    if (nt < 2 || n < 4 * AN_PAR_MIN_WORK) {
-        memset(x, 0, n * sizeof(float));
-        return;
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        size_t lo, hi;
-        slice(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-        memset(x + lo, 0, (hi - lo) * sizeof(float));
-    }
+    SLICED(n, 4 * AN_PAR_MIN_WORK, memset(x + lo, 0, (hi - lo) * sizeof(float)));
 }
 
 /* y = a + b over [lo, hi); y may be a (each element is read before it is written). */
@@ -117,17 +106,7 @@ static void add_slice(float *y, const float *a, const float *b, size_t lo, size_
 
 void an_add(float *y, const float *a, const float *b, size_t n)
 {
-    const int nt = an_kernel_threads();
-    if (nt < 2 || n < AN_PAR_MIN_WORK) {
-        add_slice(y, a, b, 0, n);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        size_t lo, hi;
-        slice(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-        add_slice(y, a, b, lo, hi);
-    }
+    SLICED(n, AN_PAR_MIN_WORK, add_slice(y, a, b, lo, hi));
 }
 
 void an_add_inplace(float *y, const float *x, size_t n) { an_add(y, y, x, n); }

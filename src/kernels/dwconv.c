@@ -145,16 +145,13 @@ static void col_range(int off, int cs, int win, int nq, int *lo, int *hi, int *q
  * two larger ones do not fit L2 together (ImageNet's 112 x 112 x 16 samples, 800 KB, ran 20-30%
  * slower backward with it; 200 KB channels 1.2-1.9x faster). */
 #define DW_PF_MAX (128 * 1024)
-static inline void prefetch_part(const float *p, ptrdiff_t len, int part, int parts)
+static inline void prefetch_part(const float *p, ptrdiff_t len, int part, int parts, int write)
 {
     const ptrdiff_t a = len * part / parts, b = len * (part + 1) / parts;
-    for (ptrdiff_t i = a & ~(ptrdiff_t)15; i < b; i += 16) an_prefetch(p + i);
-}
-/* The same, for lines about to be written. */
-static inline void prefetchw_part(float *p, ptrdiff_t len, int part, int parts)
-{
-    const ptrdiff_t a = len * part / parts, b = len * (part + 1) / parts;
-    for (ptrdiff_t i = a & ~(ptrdiff_t)15; i < b; i += 16) an_prefetchw(p + i);
+    for (ptrdiff_t i = a & ~(ptrdiff_t)15; i < b; i += 16) {
+        if (write) an_prefetchw(p + i); /* lines about to be written */
+        else an_prefetch(p + i);
+    }
 }
 
 void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,
@@ -181,11 +178,11 @@ void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, 
         row_job r = {.src = x + (ptrdiff_t)ch * h * wd * n, .qstep = (ptrdiff_t)s * n, .qa = qa, .qb = qb};
         for (int oy = 0; oy < ho; oy++) {
             if (ch + 1 < c && (ptrdiff_t)h * wd * n <= DW_PF_MAX) {
-                prefetch_part(x + (ptrdiff_t)(ch + 1) * h * wd * n, (ptrdiff_t)h * wd * n, oy, ho);
+                prefetch_part(x + (ptrdiff_t)(ch + 1) * h * wd * n, (ptrdiff_t)h * wd * n, oy, ho, 0);
             } else if ((ptrdiff_t)h * wd * n > DW_PF_MAX) { /* the rows output row oy + 2 adds */
                 const int r0 = (oy + 2) * s - pad + k - s, r1 = (oy + 2) * s - pad + k;
                 for (int iy = r0 > 0 ? r0 : 0; iy < r1 && iy < h; iy++)
-                    prefetch_part(r.src + (ptrdiff_t)iy * wd * n, (ptrdiff_t)wd * n, 0, 1);
+                    prefetch_part(r.src + (ptrdiff_t)iy * wd * n, (ptrdiff_t)wd * n, 0, 1, 0);
             }
             /* kernel rows inside the image: iy = oy * s - pad + ky in [0, h) */
             const int ky0 = pad - oy * s > 0 ? pad - oy * s : 0, ky1 = h + pad - oy * s < k ? h + pad - oy * s : k;
@@ -228,7 +225,7 @@ static void dw_dx_channel(float *dxc, int accumulate, const float *gc, const flo
             /* rows iy with (iy + pad - ry) a multiple of s; oy = (iy + pad - ky) / s in [0, ho) */
             int iy0 = ((ry - pad) % s + s) % s;
             for (int iy = iy0; iy < h; iy += s) {
-                if (pf && px == 0) prefetch_part(pf, pflen, iy, h);
+                if (pf && px == 0) prefetch_part(pf, pflen, iy, h, 0);
                 const int oy0 = (iy + pad - ry) / s; /* the row ky = ry reads */
                 /* ky = ry + s * m reads oy0 - m: m in [oy0 - ho + 1, oy0] and [0, nky) */
                 const int m0 = oy0 - ho + 1 > 0 ? oy0 - ho + 1 : 0, m1 = oy0 + 1 < nky ? oy0 + 1 : nky;
@@ -325,8 +322,8 @@ static void dw_dw_channel(float *dwc, ptrdiff_t wrs, float *restrict dwt, const 
         const float *g = gc + (ptrdiff_t)oy * wo * n;
         for (int ky = 0; ky < k; ky++) {
             /* in k * ho small parts: a burst of prefetches waits for free miss buffers */
-            if (pf) prefetch_part(pf, pflen, oy * k + ky, ho * k);
-            if (pfw) prefetchw_part(pfw, pfwlen, oy * k + ky, ho * k);
+            if (pf) prefetch_part(pf, pflen, oy * k + ky, ho * k, 0);
+            if (pfw) prefetch_part(pfw, pfwlen, oy * k + ky, ho * k, 1);
             const int iy = oy * s - pad + ky;
             if (iy < 0 || iy >= h) continue;
             const float *xr = xc + (ptrdiff_t)iy * wd * n;
