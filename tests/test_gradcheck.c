@@ -18,7 +18,9 @@
 #include "alphanet/kernels/bn.h"
 #include "alphanet/kernels/conv.h"
 #include "alphanet/kernels/dropout.h"
+#include "alphanet/kernels/dwbn.h"
 #include "alphanet/kernels/dwconv.h"
+#include "alphanet/kernels/gemm.h"
 #include "alphanet/kernels/layout.h"
 #include "alphanet/kernels/linear.h"
 #include "alphanet/kernels/pool.h"
@@ -266,6 +268,86 @@ static void case_dwconv(int c, int n, int h, int w, int k, int s, int K)
     CHECK_CLOSE("dwconv dw vs ref", o.in[1].g, gw, o.in[1].n, 1e-5);
     free(y2); free(gx); free(gw);
     free_op(&o);
+}
+
+/* ---- the chained block middle (dwbn.h) against its layers one after another ----
+ * BN_e + swish, depthwise, BN_d + swish: the chain must give the layers' bits exactly (the
+ * same per-channel arithmetic), forward and backward, on 1 and 2 threads, with and without the
+ * expansion, for kernels the fast loops take and for one above 7 (the reference loops). The
+ * kernel is the centre k x k crop of a (k + 2) x (k + 2) one; its gradient and the BN
+ * parameters' start at 0.25 (accumulated); dx starts from NaN (overwritten). */
+static int same_bits(const char *what, const float *a, const float *b, size_t n, const int *shape)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float))) {
+            fprintf(stderr, "  dwbn %s differs at %zu: %.9g vs %.9g (c %d n %d h %d k %d s %d expand %d, %d threads)\n",
+                    what, i, a[i], b[i], shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]);
+            return 0;
+        }
+    return 1;
+}
+
+static void case_dwbn(int c, int n, int h, int k, int s, int ex, int threads)
+{
+    const int K = k + 2, ho = an_conv_out(h, k, s);
+    const size_t nx = (size_t)c * h * h * n, ny = (size_t)c * ho * ho * n, nw = (size_t)c * K * K;
+    float *x = fa(nx), *wt = fa(nw), *prm = fa(4 * (size_t)c), *dy = fa(ny);
+    t_fill(x, nx, 31, -2, 2);
+    t_fill(wt, nw, 32, -1, 1);
+    t_fill(prm, 4 * (size_t)c, 33, 0.5f, 1.5f);
+    t_fill(dy, ny, 34, -1, 1);
+    const float *wv = an_dwconv_view(wt, K, k);
+    an_gemm_set_threads(threads);
+    /* the layers */
+    float *ea = fa(nx), *em = fa(c), *er = fa(c), *dp = fa(ny), *da = fa(ny), *dm = fa(c), *dr = fa(c);
+    float *gd = fa(ny), *ge = fa(nx), *dx = fa(nx), *dw = fa(nw), *gp = fa(4 * (size_t)c);
+    for (size_t i = 0; i < nw; i++) dw[i] = 0.25f;
+    for (int i = 0; i < 4 * c; i++) gp[i] = 0.25f;
+    for (size_t i = 0; i < nx; i++) dx[i] = NAN;
+    if (ex) an_bn_swish_train_forward(ea, em, er, x, prm, prm + c, c, (ptrdiff_t)h * h * n, AN_BN_EPS);
+    an_dwconv_forward(dp, ex ? ea : x, wv, K * K, K, c, n, h, h, k, s);
+    an_bn_swish_train_forward(da, dm, dr, dp, prm + 2 * c, prm + 3 * c, c, (ptrdiff_t)ho * ho * n, AN_BN_EPS);
+    an_bn_swish_train_backward(gd, 0, gp + 2 * c, gp + 3 * c, dy, dp, dm, dr, prm + 2 * c, prm + 3 * c, c,
+                               (ptrdiff_t)ho * ho * n);
+    an_dwconv_backward(ex ? ge : dx, 0, an_dwconv_view_mut(dw, K, k), gd, ex ? ea : x, wv, K * K, K, c, n, h, h, k, s);
+    if (ex) an_bn_swish_train_backward(dx, 0, gp, gp + c, ge, x, em, er, prm, prm + c, c, (ptrdiff_t)h * h * n);
+    /* the chain */
+    const an_dwbn l = {.c = c, .n = n, .h = h, .wd = h, .k = k, .s = s, .w = wv, .wcs = K * K, .wrs = K,
+                       .e_gamma = prm, .e_beta = prm + c, .d_gamma = prm + 2 * c, .d_beta = prm + 3 * c};
+    float *work = fa(an_dwbn_work_floats(&l, ex));
+    float *em2 = fa(c), *er2 = fa(c), *dp2 = fa(ny), *da2 = fa(ny), *dm2 = fa(c), *dr2 = fa(c);
+    float *dx2 = fa(nx), *dw2 = fa(nw), *gp2 = fa(4 * (size_t)c);
+    for (size_t i = 0; i < nw; i++) dw2[i] = 0.25f;
+    for (int i = 0; i < 4 * c; i++) gp2[i] = 0.25f;
+    for (size_t i = 0; i < nx; i++) dx2[i] = NAN;
+    an_dwbn_train_forward(&l, ex ? x : NULL, em2, er2, ex ? NULL : x, dp2, da2, dm2, dr2, AN_BN_EPS, work);
+    an_dwbn_train_backward(&l, dx2, an_dwconv_view_mut(dw2, K, k), gp2, gp2 + c, gp2 + 2 * c, gp2 + 3 * c, dy,
+                           ex ? x : NULL, em2, er2, ex ? NULL : x, dp2, dm2, dr2, work);
+    an_gemm_set_threads(1);
+    const int shape[7] = {c, n, h, k, s, ex, threads};
+    int ok = same_bits("d_pre", dp2, dp, ny, shape) && same_bits("d_act", da2, da, ny, shape) &&
+             same_bits("d mean", dm2, dm, c, shape) && same_bits("d rstd", dr2, dr, c, shape) &&
+             same_bits("dx", dx2, dx, nx, shape) && same_bits("dw", dw2, dw, nw, shape) &&
+             same_bits("BN_d gradients", gp2 + 2 * c, gp + 2 * c, 2 * (size_t)c, shape);
+    if (ex)
+        ok = ok && same_bits("e mean", em2, em, c, shape) && same_bits("e rstd", er2, er, c, shape) &&
+             same_bits("BN_e gradients", gp2, gp, 2 * (size_t)c, shape);
+    CHECK_MSG(ok, "dwbn chain: c %d n %d h %d k %d s %d expand %d on %d threads differs from its layers", c, n, h, k, s,
+              ex, threads);
+    free(x); free(wt); free(prm); free(dy); free(ea); free(em); free(er); free(dp); free(da); free(dm); free(dr);
+    free(gd); free(ge); free(dx); free(dw); free(gp); free(work); free(em2); free(er2); free(dp2); free(da2);
+    free(dm2); free(dr2); free(dx2); free(dw2); free(gp2);
+}
+
+static void dwbn_sweep(void)
+{
+    static const int shapes[][6] = {
+        {7, 13, 9, 3, 1, 1}, {5, 16, 12, 5, 2, 1}, {6, 8, 7, 5, 1, 0}, {4, 5, 11, 9, 2, 1}, {3, 6, 8, 9, 1, 0},
+        {6, 64, 28, 5, 2, 1}, {5, 33, 14, 3, 1, 0}, {2, 250, 28, 3, 1, 1}, /* over the prefetch bound */
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int t = 1; t <= 2; t++)
+            case_dwbn(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4], shapes[i][5], t);
 }
 
 /* ---- batch norm (training): p = {c, m} ---- */
@@ -622,6 +704,7 @@ int main(void)
     case_dwconv(3, 2, 9, 9, 7, 2, 7);
     case_dwconv(3, 1, 2, 2, 5, 1, 5);  /* kernel larger than the image */
     dwconv_sweep();
+    dwbn_sweep();
     case_bn();
     bn_moments_accuracy();
     case_bn_swish(5, 3 * 7 * 5);

@@ -14,8 +14,8 @@
 
 typedef enum {
     AN_PROF_GEMM,   /* GEMM-backed convolutions and the classifier (BLIS) */
-    AN_PROF_DWCONV, /* depthwise convolutions */
-    AN_PROF_NORM,   /* batch normalisation, including the fused BN + swish */
+    AN_PROF_DWCONV, /* depthwise convolutions, in training with the batch norms before and after them (dwbn.h) */
+    AN_PROF_NORM,   /* the other batch normalisations, including the fused BN + swish */
     AN_PROF_ACT,    /* stand-alone activations */
     AN_PROF_SE,     /* squeeze-and-excitation (pooling, two small GEMMs, gating) */
     AN_PROF_RESIZE, /* bicubic resize of the input to the subnet's resolution */

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "alphanet/kernels/gemm.h"
+#include "channel.h"
 #include "scratch.h"
 #include "vmath.h"
 
@@ -58,7 +59,7 @@ static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, 
     *mean = (float)mu;
     *rstd = r;
     *scale = gamma * r;
-    *shift = beta - (float)mu * *scale;
+    *shift = beta - *mean * *scale;
 }
 
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
@@ -153,18 +154,28 @@ void an_bn_stats_finish(float *rmean, float *rvar, const double *sum_mean, const
 
 /* ---- fused batch norm + swish ---- */
 
+void an_bn_swish_channel_forward(float *restrict y, float *mean, float *rstd, const float *restrict x, ptrdiff_t m,
+                                 float gamma, float beta, float eps)
+{
+    float scale, shift;
+    batch_affine(x, m, gamma, beta, eps, mean, rstd, &scale, &shift);
+    an_swish_affine(y, x, m, scale, shift);
+}
+
+void an_bn_swish_channel_apply(float *restrict y, const float *restrict x, ptrdiff_t m, float mean, float rstd,
+                               float gamma, float beta)
+{
+    const float scale = gamma * rstd; /* as batch_affine */
+    an_swish_affine(y, x, m, scale, beta - mean * scale);
+}
+
 void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                                const float *beta, int c, ptrdiff_t m, float eps)
 {
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
-    for (int ch = 0; ch < c; ch++) {
-        const float *restrict xc = x + ch * m;
-        float *restrict yc = y + ch * m;
-        float scale, shift;
-        batch_affine(xc, m, gamma[ch], beta[ch], eps, &mean[ch], &rstd[ch], &scale, &shift);
-        an_swish_affine(yc, xc, m, scale, shift);
-    }
+    for (int ch = 0; ch < c; ch++)
+        an_bn_swish_channel_forward(y + ch * m, &mean[ch], &rstd[ch], x + ch * m, m, gamma[ch], beta[ch], eps);
 }
 
 void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, const float *rvar, const float *gamma,
@@ -179,68 +190,78 @@ void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, con
     }
 }
 
+void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float *dbeta, float *d, const float *dy,
+                                  const float *x, float mu, float r, float g, float b, ptrdiff_t m)
+{
+    /* d = dy * swish'(BN(x)) into d (L2-sized), with its sums; then the BN backward from d */
+    const float *restrict xc = x, *restrict gc = dy;
+    double sd = 0.0, sdx = 0.0;
+    if (d) {
+        const an_v16 vmu = an_vset16(mu), vr = an_vset16(r), vg = an_vset16(g), vb = an_vset16(b),
+                     one = an_vset16(1.0f);
+        for (ptrdiff_t i0 = 0; i0 < m; i0 += BN_BLOCK) {
+            const ptrdiff_t i1 = i0 + BN_BLOCK < m ? i0 + BN_BLOCK : m;
+            an_v16 vsf = an_vset16(0.0f), vsxf = vsf;
+            ptrdiff_t i = i0;
+            for (; i + 16 <= i1; i += 16) {
+                const an_v16 xh = (an_vload16(xc + i) - vmu) * vr, v = vg * xh + vb, s = an_vsigmoid16(v);
+                const an_v16 dv = an_vload16(gc + i) * s * (one + v * (one - s));
+                an_vstore16(d + i, dv);
+                vsf += dv;
+                vsxf += dv * xh;
+            }
+            float sf = an_vsum16(vsf), sxf = an_vsum16(vsxf);
+            for (; i < i1; i++) {
+                const float xh = (xc[i] - mu) * r, v = g * xh + b, s = an_sigmoidf(v);
+                const float dv = gc[i] * s * (1.0f + v * (1.0f - s));
+                d[i] = dv;
+                sf += dv;
+                sxf += dv * xh;
+            }
+            sd += sf;
+            sdx += sxf;
+        }
+    } else { /* no scratch: recompute below */
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const float xh = (xc[i] - mu) * r, v = g * xh + b, s = an_sigmoidf(v);
+            const float dv = gc[i] * s * (1.0f + v * (1.0f - s));
+            sd += dv;
+            sdx += (double)dv * xh;
+        }
+    }
+    if (dbeta) *dbeta += (float)sd;
+    if (dgamma) *dgamma += (float)sdx;
+    if (!o) return;
+    const float a = g * r, md = (float)(sd / (double)m), mdx = (float)(sdx / (double)m);
+    if (d) { /* o may be d: each element is read before it is written */
+        const an_v16 va = an_vset16(a), vmd = an_vset16(md), vmdx = an_vset16(mdx), vmu = an_vset16(mu),
+                     vr = an_vset16(r);
+        ptrdiff_t i = 0;
+        for (; i + 16 <= m; i += 16) {
+            const an_v16 v = va * (an_vload16(d + i) - vmd - (an_vload16(xc + i) - vmu) * vr * vmdx);
+            an_vstore16(o + i, accumulate ? an_vload16(o + i) + v : v);
+        }
+        for (; i < m; i++) {
+            const float v = a * (d[i] - md - (xc[i] - mu) * r * mdx);
+            o[i] = accumulate ? o[i] + v : v;
+        }
+    } else {
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const float xh = (xc[i] - mu) * r, v = g * xh + b, sg = an_sigmoidf(v);
+            const float val = a * (gc[i] * sg * (1.0f + v * (1.0f - sg)) - md - xh * mdx);
+            o[i] = accumulate ? o[i] + val : val;
+        }
+    }
+}
+
 void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float *dbeta, const float *dy, const float *x,
                                 const float *mean, const float *rstd, const float *gamma, const float *beta, int c,
                                 ptrdiff_t m)
 {
-    /* per channel: d = dy * swish'(BN(x)) into an L2-sized scratch row, with its sums; then the
-     * BN backward from d. */
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
-    for (int ch = 0; ch < c; ch++) {
-        float *restrict d = an_scratch(1, (size_t)m); /* this thread's */
-        const float *restrict xc = x + ch * m, *restrict gc = dy + ch * m;
-        const float mu = mean[ch], r = rstd[ch], g = gamma[ch], b = beta[ch];
-        double sd = 0.0, sdx = 0.0;
-        if (d) {
-            float *restrict dc = d;
-            const an_v16 vmu = an_vset16(mu), vr = an_vset16(r), vg = an_vset16(g), vb = an_vset16(b),
-                         one = an_vset16(1.0f);
-            for (ptrdiff_t i0 = 0; i0 < m; i0 += BN_BLOCK) {
-                const ptrdiff_t i1 = i0 + BN_BLOCK < m ? i0 + BN_BLOCK : m;
-                an_v16 vsf = an_vset16(0.0f), vsxf = vsf;
-                ptrdiff_t i = i0;
-                for (; i + 16 <= i1; i += 16) {
-                    const an_v16 xh = (an_vload16(xc + i) - vmu) * vr, v = vg * xh + vb, s = an_vsigmoid16(v);
-                    const an_v16 dv = an_vload16(gc + i) * s * (one + v * (one - s));
-                    an_vstore16(dc + i, dv);
-                    vsf += dv;
-                    vsxf += dv * xh;
-                }
-                float sf = an_vsum16(vsf), sxf = an_vsum16(vsxf);
-                for (; i < i1; i++) {
-                    const float xh = (xc[i] - mu) * r, v = g * xh + b, s = an_sigmoidf(v);
-                    const float dv = gc[i] * s * (1.0f + v * (1.0f - s));
-                    dc[i] = dv;
-                    sf += dv;
-                    sxf += dv * xh;
-                }
-                sd += sf;
-                sdx += sxf;
-            }
-        } else { /* no scratch: recompute below */
-            for (ptrdiff_t i = 0; i < m; i++) {
-                const float xh = (xc[i] - mu) * r, v = g * xh + b, s = an_sigmoidf(v);
-                const float dv = gc[i] * s * (1.0f + v * (1.0f - s));
-                sd += dv;
-                sdx += (double)dv * xh;
-            }
-        }
-        if (dbeta) dbeta[ch] += (float)sd;
-        if (dgamma) dgamma[ch] += (float)sdx;
-        if (!dx) continue;
-        float *restrict o = dx + ch * m;
-        const float a = g * r, md = (float)(sd / (double)m), mdx = (float)(sdx / (double)m);
-        if (d && accumulate) {
-            for (ptrdiff_t i = 0; i < m; i++) o[i] += a * (d[i] - md - (xc[i] - mu) * r * mdx);
-        } else if (d) {
-            for (ptrdiff_t i = 0; i < m; i++) o[i] = a * (d[i] - md - (xc[i] - mu) * r * mdx);
-        } else {
-            for (ptrdiff_t i = 0; i < m; i++) {
-                const float xh = (xc[i] - mu) * r, v = g * xh + b, sg = an_sigmoidf(v);
-                const float val = a * (gc[i] * sg * (1.0f + v * (1.0f - sg)) - md - xh * mdx);
-                o[i] = accumulate ? o[i] + val : val;
-            }
-        }
-    }
+    for (int ch = 0; ch < c; ch++)
+        an_bn_swish_channel_backward(dx ? dx + ch * m : NULL, accumulate, dgamma ? &dgamma[ch] : NULL,
+                                     dbeta ? &dbeta[ch] : NULL, an_scratch(1, (size_t)m), dy + ch * m, x + ch * m,
+                                     mean[ch], rstd[ch], gamma[ch], beta[ch], m);
 }

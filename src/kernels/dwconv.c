@@ -20,10 +20,11 @@
 
 #include "alphanet/kernels/gemm.h"
 #include "alphanet/kernels/layout.h"
+#include "channel.h"
 #include "scratch.h"
 #include "vmath.h"
 
-#define DW_MAXK 7 /* larger kernels take the reference loops */
+#define DW_MAXK AN_DW_MAXK
 
 static inline int floordiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -154,6 +155,37 @@ static inline void prefetch_part(const float *p, ptrdiff_t len, int part, int pa
     }
 }
 
+void an_dw_channel_forward(float *yc, const float *xc, const float *wc, ptrdiff_t wrs, int n, int h, int wd, int k,
+                           int s, const float *pf)
+{
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
+    /* column ranges depend on kx only */
+    int lo[DW_MAXK], hi[DW_MAXK], qa = 0, qb = wo;
+    for (int kx = 0; kx < k; kx++) col_range(kx - pad, s, wd, wo, &lo[kx], &hi[kx], &qa, &qb);
+    const ptrdiff_t len = (ptrdiff_t)h * wd * n;
+    tap taps[DW_MAXK * DW_MAXK]; /* ky-major */
+    for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++)
+            taps[ky * k + kx] = (tap){.rel = ((ptrdiff_t)(ky - pad) * wd + kx - pad) * n, .w = wc[ky * wrs + kx],
+                                      .qlo = lo[kx], .qhi = hi[kx]};
+    row_job r = {.src = xc, .qstep = (ptrdiff_t)s * n, .qa = qa, .qb = qb};
+    for (int oy = 0; oy < ho; oy++) {
+        if (pf && len <= DW_PF_MAX) {
+            prefetch_part(pf, len, oy, ho, 0);
+        } else if (len > DW_PF_MAX) { /* the rows output row oy + 2 adds */
+            const int r0 = (oy + 2) * s - pad + k - s, r1 = (oy + 2) * s - pad + k;
+            for (int iy = r0 > 0 ? r0 : 0; iy < r1 && iy < h; iy++)
+                prefetch_part(r.src + (ptrdiff_t)iy * wd * n, (ptrdiff_t)wd * n, 0, 1, 0);
+        }
+        /* kernel rows inside the image: iy = oy * s - pad + ky in [0, h) */
+        const int ky0 = pad - oy * s > 0 ? pad - oy * s : 0, ky1 = h + pad - oy * s < k ? h + pad - oy * s : k;
+        r.base = (ptrdiff_t)oy * s * wd * n;
+        r.t = taps + ky0 * k;
+        r.nt = (ky1 - ky0) * k;
+        corr_row(yc + (ptrdiff_t)oy * wo * n, n, wo, 0, &r, n);
+    }
+}
+
 void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, ptrdiff_t wrs,
                        int c, int n, int h, int wd, int k, int s)
 {
@@ -161,37 +193,13 @@ void an_dwconv_forward(float *y, const float *x, const float *w, ptrdiff_t wcs, 
         an_dwconv_forward_ref(y, x, w, wcs, wrs, c, n, h, wd, k, s);
         return;
     }
-    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
-    /* column ranges depend on kx only */
-    int lo[DW_MAXK], hi[DW_MAXK], qa = 0, qb = wo;
-    for (int kx = 0; kx < k; kx++) col_range(kx - pad, s, wd, wo, &lo[kx], &hi[kx], &qa, &qb);
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
+    const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n;
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ho * wo * n * k * k >= AN_PAR_MIN_WORK)
-    for (int ch = 0; ch < c; ch++) {
-        const float *wc = w + ch * wcs;
-        float *yc = y + (ptrdiff_t)ch * ho * wo * n;
-        tap taps[DW_MAXK * DW_MAXK]; /* ky-major */
-        for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++)
-                taps[ky * k + kx] = (tap){.rel = ((ptrdiff_t)(ky - pad) * wd + kx - pad) * n, .w = wc[ky * wrs + kx],
-                                          .qlo = lo[kx], .qhi = hi[kx]};
-        row_job r = {.src = x + (ptrdiff_t)ch * h * wd * n, .qstep = (ptrdiff_t)s * n, .qa = qa, .qb = qb};
-        for (int oy = 0; oy < ho; oy++) {
-            if (ch + 1 < c && (ptrdiff_t)h * wd * n <= DW_PF_MAX) {
-                prefetch_part(x + (ptrdiff_t)(ch + 1) * h * wd * n, (ptrdiff_t)h * wd * n, oy, ho, 0);
-            } else if ((ptrdiff_t)h * wd * n > DW_PF_MAX) { /* the rows output row oy + 2 adds */
-                const int r0 = (oy + 2) * s - pad + k - s, r1 = (oy + 2) * s - pad + k;
-                for (int iy = r0 > 0 ? r0 : 0; iy < r1 && iy < h; iy++)
-                    prefetch_part(r.src + (ptrdiff_t)iy * wd * n, (ptrdiff_t)wd * n, 0, 1, 0);
-            }
-            /* kernel rows inside the image: iy = oy * s - pad + ky in [0, h) */
-            const int ky0 = pad - oy * s > 0 ? pad - oy * s : 0, ky1 = h + pad - oy * s < k ? h + pad - oy * s : k;
-            r.base = (ptrdiff_t)oy * s * wd * n;
-            r.t = taps + ky0 * k;
-            r.nt = (ky1 - ky0) * k;
-            corr_row(yc + (ptrdiff_t)oy * wo * n, n, wo, 0, &r, n);
-        }
-    }
+    for (int ch = 0; ch < c; ch++)
+        an_dw_channel_forward(y + ch * ylen, x + ch * xlen, w + ch * wcs, wrs, n, h, wd, k, s,
+                              ch + 1 < c ? x + (ch + 1) * xlen : NULL);
 }
 
 /* dx of one channel, gathered: dx[iy][ix] += the sum of w[ky][kx] * dy[oy][ox] over the taps
@@ -347,6 +355,38 @@ static void dw_dw_channel(float *dwc, ptrdiff_t wrs, float *restrict dwt, const 
     }
 }
 
+void an_dw_channel_backward(float *dxc, int accumulate, float *dwc, float *dwt, const float *gc, const float *xc,
+                            const float *wc, ptrdiff_t wrs, int n, int h, int wd, int k, int s, const float *gnext,
+                            float *dxnext)
+{
+    /* while dx is gathered, x of this channel is prefetched for dw; while dw is summed, dy and
+     * dx of the next channel for its dx (or dy for its dw, without dx) */
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
+    const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n;
+    const int pf = xlen <= DW_PF_MAX;
+    if (!pf) gnext = NULL, dxnext = NULL;
+    if (dxc)
+        dw_dx_channel(dxc, accumulate, gc, wc, wrs, n, h, wd, ho, wo, k, s, dwc ? (pf ? xc : NULL) : gnext,
+                      dwc ? xlen : ylen);
+    if (!dwc) return;
+    if (dwt) {
+        dw_dw_channel(dwc, wrs, dwt, gc, xc, n, h, wd, ho, wo, k, s, gnext, ylen, dxc ? dxnext : NULL, xlen);
+        return;
+    }
+    /* no scratch: plain loops */
+    for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    const int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                    float sum = 0.0f;
+                    for (int j = 0; j < n; j++)
+                        sum += gc[((ptrdiff_t)oy * wo + ox) * n + j] * xc[((ptrdiff_t)iy * wd + ix) * n + j];
+                    dwc[ky * wrs + kx] += sum;
+                }
+}
+
 void an_dwconv_backward(float *dx, int accumulate, float *dw, const float *dy, const float *x, const float *w,
                         ptrdiff_t wcs, ptrdiff_t wrs, int c, int n, int h, int wd, int k, int s)
 {
@@ -355,37 +395,16 @@ void an_dwconv_backward(float *dx, int accumulate, float *dw, const float *dy, c
         an_dwconv_backward_ref(dx, dw, dy, x, w, wcs, wrs, c, n, h, wd, k, s);
         return;
     }
-    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s), pad = k / 2;
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
+    const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n;
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ho * wo * n * k * k >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
-        /* while dx is gathered, x of this channel is prefetched for dw; while dw is summed, dy
-         * and dx of the next channel for its dx (or dy for its dw, without dx) */
-        const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n;
-        const int pf = xlen <= DW_PF_MAX;
-        const float *gc = dy + ch * ylen, *xc = x + ch * xlen, *gnext = pf && ch + 1 < c ? gc + ylen : NULL;
-        if (dx)
-            dw_dx_channel(dx + ch * xlen, accumulate, gc, w + ch * wcs, wrs, n, h, wd, ho, wo, k, s,
-                          dw ? (pf ? xc : NULL) : gnext, dw ? xlen : ylen);
-        if (!dw) continue;
-        float *dwt = an_scratch(0, (size_t)k * k * n); /* this thread's */
-        if (dwt) {
-            dw_dw_channel(dw + ch * wcs, wrs, dwt, gc, xc, n, h, wd, ho, wo, k, s, gnext, ylen,
-                          dx && gnext ? dx + (ch + 1) * xlen : NULL, xlen);
-            continue;
-        }
-        /* scratch allocation failed: plain loops */
-        for (int oy = 0; oy < ho; oy++)
-            for (int ox = 0; ox < wo; ox++)
-                for (int ky = 0; ky < k; ky++)
-                    for (int kx = 0; kx < k; kx++) {
-                        const int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
-                        if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                        float sum = 0.0f;
-                        for (int j = 0; j < n; j++)
-                            sum += gc[((ptrdiff_t)oy * wo + ox) * n + j] * xc[((ptrdiff_t)iy * wd + ix) * n + j];
-                        dw[ch * wcs + ky * wrs + kx] += sum;
-                    }
+        const int last = ch + 1 == c;
+        an_dw_channel_backward(dx ? dx + ch * xlen : NULL, accumulate, dw ? dw + ch * wcs : NULL,
+                               dw ? an_scratch(0, (size_t)k * k * n) : NULL, dy + ch * ylen, x + ch * xlen, w + ch * wcs,
+                               wrs, n, h, wd, k, s, last ? NULL : dy + (ch + 1) * ylen,
+                               last || !dx ? NULL : dx + (ch + 1) * xlen);
     }
 }
 

@@ -17,6 +17,7 @@
 #include "alphanet/kernels/bn.h"
 #include "alphanet/kernels/conv.h"
 #include "alphanet/kernels/dropout.h"
+#include "alphanet/kernels/dwbn.h"
 #include "alphanet/kernels/dwconv.h"
 #include "alphanet/kernels/layout.h"
 #include "alphanet/kernels/linear.h"
@@ -145,7 +146,7 @@ typedef struct {
     int cin, mid, cout, k, stride, r, h, ho, pad, identity, sc_conv;
     float *x;                   /* block input [cin][h][h][n] */
     bn_tape e;                  /* expand (when present) */
-    float *e_act;               /* depthwise input: swish(e.bn) or x */
+    float *e_act;               /* depthwise input: swish(e.bn) or x (NULL in training: dwbn.h) */
     bn_tape d;
     float *d_act;               /* swish(d.bn) */
     float *se_out, *se_cache;   /* SE output (= d_act when no SE) */
@@ -261,6 +262,16 @@ static float *swish_new(arena *a, const float *x, size_t count)
 
 static uint64_t stream_of(uint64_t step, unsigned tag) { return ((step + 1) << 32) | tag; }
 
+/* The expand BN, depthwise and depthwise BN of a block as one chain (dwbn.h). */
+static an_dwbn dwbn_of(const an_supernet *net, const blk_tape *t, int n)
+{
+    const an_block *b = t->b;
+    return (an_dwbn){.c = t->mid, .n = n, .h = t->h, .wd = t->h, .k = t->k, .s = t->stride,
+                     .w = an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), .wcs = b->kmax * b->kmax, .wrs = b->kmax,
+                     .e_gamma = b->has_expand ? P(net, b->p_ex_g) : NULL, .e_beta = b->has_expand ? P(net, b->p_ex_b) : NULL,
+                     .d_gamma = P(net, b->p_dw_g), .d_beta = P(net, b->p_dw_b)};
+}
+
 static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *t, const an_fwd_opts *o)
 {
     arena *a = &ws->fwd;
@@ -272,19 +283,43 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
         t->e.pre = arena_f(a, (size_t)t->mid * m);
         if (!t->e.pre) return AN_ERR_NOMEM;
         AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->e.pre, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m));
-        bn_forward(ws, &t->e, net, b->p_ex_g, b->p_ex_b, b->bn_ex, t->mid, m, 1);
-        t->e_act = t->e.bn;
-    } else {
-        t->e_act = t->x;
     }
-    /* depthwise */
-    t->d.pre = arena_f(a, (size_t)t->mid * mo);
-    if (!t->e_act || !t->d.pre) return AN_ERR_NOMEM;
-    AN_PROF(AN_PROF_DWCONV, an_dwconv_forward(t->d.pre, t->e_act, an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k),
-                                              b->kmax * b->kmax, b->kmax, t->mid, n, h, h, t->k, t->stride));
-    bn_forward(ws, &t->d, net, b->p_dw_g, b->p_dw_b, b->bn_dw, t->mid, mo, 1);
-    t->d_act = t->d.bn;
-    if (!t->d_act) return AN_ERR_NOMEM;
+    if (ws->mode == AN_BN_TRAIN) { /* expand BN, depthwise and its BN chained channel by channel */
+        const an_dwbn l = dwbn_of(net, t, n);
+        if (b->has_expand) {
+            t->e.mean = arena_f(a, (size_t)t->mid);
+            t->e.rstd = arena_f(a, (size_t)t->mid);
+            if (!t->e.mean || !t->e.rstd) return AN_ERR_NOMEM;
+        }
+        t->e.bn = NULL; /* the chain keeps the expansion's activation to itself */
+        t->d.pre = arena_f(a, (size_t)t->mid * mo);
+        t->d.bn = arena_f(a, (size_t)t->mid * mo);
+        t->d.mean = arena_f(a, (size_t)t->mid);
+        t->d.rstd = arena_f(a, (size_t)t->mid);
+        const arena_mark mark = arena_get_mark(a);
+        float *work = arena_f(a, an_dwbn_work_floats(&l, b->has_expand));
+        if (!t->d.pre || !t->d.bn || !t->d.mean || !t->d.rstd || !work) return AN_ERR_NOMEM;
+        AN_PROF(AN_PROF_DWCONV, an_dwbn_train_forward(&l, b->has_expand ? t->e.pre : NULL, t->e.mean, t->e.rstd,
+                                                      b->has_expand ? NULL : t->x, t->d.pre, t->d.bn, t->d.mean,
+                                                      t->d.rstd, AN_BN_EPS, work));
+        arena_release(a, mark);
+        t->e_act = b->has_expand ? NULL : t->x;
+        t->d_act = t->d.bn;
+    } else {
+        if (b->has_expand) {
+            bn_forward(ws, &t->e, net, b->p_ex_g, b->p_ex_b, b->bn_ex, t->mid, m, 1);
+            t->e_act = t->e.bn;
+        } else {
+            t->e_act = t->x;
+        }
+        t->d.pre = arena_f(a, (size_t)t->mid * mo);
+        if (!t->e_act || !t->d.pre) return AN_ERR_NOMEM;
+        AN_PROF(AN_PROF_DWCONV, an_dwconv_forward(t->d.pre, t->e_act, an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k),
+                                                  b->kmax * b->kmax, b->kmax, t->mid, n, h, h, t->k, t->stride));
+        bn_forward(ws, &t->d, net, b->p_dw_g, b->p_dw_b, b->bn_dw, t->mid, mo, 1);
+        t->d_act = t->d.bn;
+        if (!t->d_act) return AN_ERR_NOMEM;
+    }
     /* squeeze-and-excitation */
     if (b->se) {
         t->se_out = arena_f(a, (size_t)t->mid * mo);
@@ -563,19 +598,19 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
                                                t->d_act, t->se_cache, P(net, b->p_se_rw), b->mid_max,
                                                P(net, b->p_se_ew), b->se_max, t->mid, t->r, n, ho * ho));
         }
-        float *ddp = bn_swish_backward(a, net, grad, &t->d, dda, b->p_dw_g, b->p_dw_b, t->mid, mo);
-        if (!ddp) goto nomem;
-        float *dea = b->has_expand ? arena_f(a, (size_t)t->mid * m) : dx;
-        if (!dea) goto nomem;
-        AN_PROF(AN_PROF_DWCONV, an_dwconv_backward(dea, 0, an_dwconv_view_mut(G(b->p_dw_w), b->kmax, t->k), ddp, t->e_act,
-                                                   an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k), b->kmax * b->kmax,
-                                                   b->kmax, t->mid, n, h, h, t->k, t->stride));
-        if (b->has_expand) {
-            float *dep = bn_swish_backward(a, net, grad, &t->e, dea, b->p_ex_g, b->p_ex_b, t->mid, m);
-            if (!dep) goto nomem;
+        /* depthwise BN, depthwise and expand BN, chained channel by channel */
+        const an_dwbn l = dwbn_of(net, t, n);
+        float *dep = b->has_expand ? arena_f(a, (size_t)t->mid * m) : dx;
+        float *work = arena_f(a, an_dwbn_work_floats(&l, b->has_expand));
+        if (!dep || !work) goto nomem;
+        AN_PROF(AN_PROF_DWCONV,
+                an_dwbn_train_backward(&l, dep, an_dwconv_view_mut(G(b->p_dw_w), b->kmax, t->k),
+                                       b->has_expand ? G(b->p_ex_g) : NULL, b->has_expand ? G(b->p_ex_b) : NULL,
+                                       G(b->p_dw_g), G(b->p_dw_b), dda, b->has_expand ? t->e.pre : NULL, t->e.mean,
+                                       t->e.rstd, b->has_expand ? NULL : t->x, t->d.pre, t->d.mean, t->d.rstd, work));
+        if (b->has_expand)
             AN_PROF(AN_PROF_GEMM,
                     an_conv1x1_backward(dx, 0, G(b->p_ex_w), dep, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m));
-        }
         /* shortcut */
         if (t->identity) {
             an_add_inplace(dx, dout, (size_t)t->cin * m);

@@ -8,7 +8,7 @@ double an_prof_seconds[AN_PROF_KINDS];
 
 const char *an_prof_name(an_prof_kind k)
 {
-    static const char *const names[AN_PROF_KINDS] = {"GEMM convolutions", "depthwise", "normalisation",
+    static const char *const names[AN_PROF_KINDS] = {"GEMM convolutions", "depthwise + its BN", "normalisation",
                                                      "activations", "squeeze-excite", "resize",
                                                      "loss", "optimizer", "communication", "other kernels"};
     return k >= 0 && k < AN_PROF_KINDS ? names[k] : "?";

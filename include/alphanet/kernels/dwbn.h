@@ -1,0 +1,47 @@
+/* dwbn.h - the middle of an inverted residual block, channel by channel, in training mode:
+ *
+ *   e = swish(BN_e(e_pre))  ->  d_pre = depthwise(e)  ->  d_act = swish(BN_d(d_pre))
+ *
+ * Each of these layers works on one channel at a time, so the chain runs whole on one channel
+ * while it is in cache (L2 for the 200 KB channels of 28 x 28 x 64 samples) before the next.
+ * The expansion's activation e never goes to memory: the forward keeps one channel of it in a
+ * per-thread row, and the backward computes it again from e_pre and the saved statistics (one
+ * swish per element, against writing and reading back the block's largest tensor; the tape is
+ * smaller by as much). The backward keeps its two intermediate gradients in per-thread rows
+ * too. The bits are those of an_bn_swish_train_forward, an_dwconv_forward and their backwards
+ * run one after another (bn.h, dwconv.h).
+ *
+ * Layout CHWN (layout.h): input [c][h][wd][n], output [c][ho][wo][n]; kernel view as dwconv.h.
+ * Without the expansion (an expansion ratio of 1), e_pre is NULL and the depthwise reads x.
+ */
+#ifndef ALPHANET_KERNELS_DWBN_H
+#define ALPHANET_KERNELS_DWBN_H
+
+#include <stddef.h>
+
+typedef struct {
+    int c, n, h, wd, k, s;         /* channels, samples, input height and width, kernel, stride */
+    const float *w;                /* depthwise kernel view, channel ch at w + ch * wcs, rows wrs apart */
+    ptrdiff_t wcs, wrs;
+    const float *e_gamma, *e_beta; /* BN_e (unused without the expansion) */
+    const float *d_gamma, *d_beta; /* BN_d */
+} an_dwbn;
+
+/* Floats of work memory the forward and the backward need: a few channel rows per thread of
+ * an_kernel_threads() (whole tensors for kernels larger than 7, which take the reference loops). */
+size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand);
+
+/* Writes e_mean, e_rstd (with e_pre), d_pre, d_act, d_mean, d_rstd. x: the depthwise input
+ * without the expansion (NULL with it). */
+void an_dwbn_train_forward(const an_dwbn *l, const float *e_pre, float *e_mean, float *e_rstd, const float *x,
+                           float *d_pre, float *d_act, float *d_mean, float *d_rstd, float eps, float *work);
+
+/* From dy, the gradient at d_act: writes dx, the gradient at e_pre (or at x without the
+ * expansion); adds the gradients of the depthwise kernel (dw, same view as l->w) and of the
+ * BN parameters. */
+void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_gamma, float *de_beta, float *dd_gamma,
+                            float *dd_beta, const float *dy, const float *e_pre, const float *e_mean,
+                            const float *e_rstd, const float *x, const float *d_pre, const float *d_mean,
+                            const float *d_rstd, float *work);
+
+#endif

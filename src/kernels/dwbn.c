@@ -1,0 +1,116 @@
+/* dwbn.c - batch norm + swish, depthwise convolution, batch norm + swish, chained channel by
+ * channel (see dwbn.h). Channels are split over an_kernel_threads() threads statically, like
+ * the kernels it chains, so each thread's channels stay in its own core's cache. */
+#include "alphanet/kernels/dwbn.h"
+
+#include <omp.h>
+
+#include "alphanet/kernels/bn.h"
+#include "alphanet/kernels/dwconv.h"
+#include "alphanet/kernels/gemm.h"
+#include "alphanet/kernels/layout.h"
+#include "channel.h"
+#include "scratch.h"
+
+/* One channel row of the input (xlen >= the output's), in whole cache lines. */
+static ptrdiff_t row_floats(const an_dwbn *l) { return ((ptrdiff_t)l->h * l->wd * l->n + 15) / 16 * 16; }
+
+/* Per thread: the forward uses one row (e); the backward uses e, the gradient at d_pre (in
+ * place of dy * swish'), and with the expansion the gradient at e. */
+#define ROWS 3
+
+size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand)
+{
+    if (l->k > AN_DW_MAXK) { /* whole tensors: e, and the gradients at d_pre and at e */
+        const int ho = an_conv_out(l->h, l->k, l->s), wo = an_conv_out(l->wd, l->k, l->s);
+        return (size_t)l->c * l->n * ((size_t)ho * wo + (has_expand ? 2 * (size_t)l->h * l->wd : 0));
+    }
+    return (size_t)an_kernel_threads() * (size_t)row_floats(l) * ROWS;
+}
+
+static int fork_for(const an_dwbn *l, ptrdiff_t ylen, int nt)
+{
+    return nt > 1 && (ptrdiff_t)l->c * ylen * l->k * l->k >= AN_PAR_MIN_WORK;
+}
+
+void an_dwbn_train_forward(const an_dwbn *l, const float *e_pre, float *e_mean, float *e_rstd, const float *x,
+                           float *d_pre, float *d_act, float *d_mean, float *d_rstd, float eps, float *work)
+{
+    const int c = l->c, n = l->n, h = l->h, wd = l->wd, k = l->k, s = l->s;
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
+    const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n, row = row_floats(l);
+    if (k > AN_DW_MAXK) { /* the reference depthwise loops: layer by layer, e in work */
+        if (e_pre) an_bn_swish_train_forward(work, e_mean, e_rstd, e_pre, l->e_gamma, l->e_beta, c, xlen, eps);
+        an_dwconv_forward(d_pre, e_pre ? work : x, l->w, l->wcs, l->wrs, c, n, h, wd, k, s);
+        an_bn_swish_train_forward(d_act, d_mean, d_rstd, d_pre, l->d_gamma, l->d_beta, c, ylen, eps);
+        return;
+    }
+    const int nt = an_kernel_threads();
+#pragma omp parallel num_threads(nt) if (fork_for(l, ylen, nt))
+    {
+        float *e = work + (size_t)omp_get_thread_num() * row * ROWS;
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < c; ch++) {
+            const float *in = e, *pf = NULL;
+            if (e_pre) { /* the depthwise then reads e from cache */
+                an_bn_swish_channel_forward(e, &e_mean[ch], &e_rstd[ch], e_pre + ch * xlen, xlen, l->e_gamma[ch],
+                                            l->e_beta[ch], eps);
+            } else {
+                in = x + ch * xlen;
+                pf = ch + 1 < c ? in + xlen : NULL;
+            }
+            an_dw_channel_forward(d_pre + ch * ylen, in, l->w + ch * l->wcs, l->wrs, n, h, wd, k, s, pf);
+            an_bn_swish_channel_forward(d_act + ch * ylen, &d_mean[ch], &d_rstd[ch], d_pre + ch * ylen, ylen,
+                                        l->d_gamma[ch], l->d_beta[ch], eps);
+        }
+    }
+}
+
+void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_gamma, float *de_beta, float *dd_gamma,
+                            float *dd_beta, const float *dy, const float *e_pre, const float *e_mean,
+                            const float *e_rstd, const float *x, const float *d_pre, const float *d_mean,
+                            const float *d_rstd, float *work)
+{
+    const int c = l->c, n = l->n, h = l->h, wd = l->wd, k = l->k, s = l->s;
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
+    const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n, row = row_floats(l);
+    if (k > AN_DW_MAXK) { /* the reference depthwise loops: layer by layer, in work */
+        float *gd = work, *e = work + (size_t)c * ylen, *ge = e_pre ? e + (size_t)c * xlen : dx;
+        an_bn_swish_train_backward(gd, 0, dd_gamma, dd_beta, dy, d_pre, d_mean, d_rstd, l->d_gamma, l->d_beta, c, ylen);
+        if (e_pre)
+            for (int ch = 0; ch < c; ch++)
+                an_bn_swish_channel_apply(e + ch * xlen, e_pre + ch * xlen, xlen, e_mean[ch], e_rstd[ch],
+                                          l->e_gamma[ch], l->e_beta[ch]);
+        an_dwconv_backward(ge, 0, dw, gd, e_pre ? e : x, l->w, l->wcs, l->wrs, c, n, h, wd, k, s);
+        if (e_pre)
+            an_bn_swish_train_backward(dx, 0, de_gamma, de_beta, ge, e_pre, e_mean, e_rstd, l->e_gamma, l->e_beta, c,
+                                       xlen);
+        return;
+    }
+    const int nt = an_kernel_threads();
+#pragma omp parallel num_threads(nt) if (fork_for(l, ylen, nt))
+    {
+        float *e = work + (size_t)omp_get_thread_num() * row * ROWS, *g = e + row, *ge = g + row;
+        float *dwt = an_scratch(0, (size_t)k * k * n); /* NULL: plain loops */
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < c; ch++) {
+            /* the depthwise input: e again from e_pre (which BN_e's backward reads next), or x */
+            const float *in = e;
+            if (e_pre)
+                an_bn_swish_channel_apply(e, e_pre + ch * xlen, xlen, e_mean[ch], e_rstd[ch], l->e_gamma[ch],
+                                          l->e_beta[ch]);
+            else
+                in = x + ch * xlen;
+            /* BN_d: the gradient at d_pre, in place in g */
+            an_bn_swish_channel_backward(g, 0, &dd_gamma[ch], &dd_beta[ch], g, dy + ch * ylen, d_pre + ch * ylen,
+                                         d_mean[ch], d_rstd[ch], l->d_gamma[ch], l->d_beta[ch], ylen);
+            /* the depthwise: its input gradient into ge (or dx), the kernel's gradient */
+            an_dw_channel_backward(e_pre ? ge : dx + ch * xlen, 0, dw + ch * l->wcs, dwt, g, in, l->w + ch * l->wcs,
+                                   l->wrs, n, h, wd, k, s, NULL, NULL);
+            /* BN_e: the gradient at e_pre, with g as its scratch row */
+            if (e_pre)
+                an_bn_swish_channel_backward(dx + ch * xlen, 0, &de_gamma[ch], &de_beta[ch], g, ge, e_pre + ch * xlen,
+                                             e_mean[ch], e_rstd[ch], l->e_gamma[ch], l->e_beta[ch], xlen);
+        }
+    }
+}
