@@ -15,6 +15,7 @@
 #include "alphanet/kernels/act.h"
 #include "alphanet/kernels/bn.h"
 #include "alphanet/kernels/conv.h"
+#include "alphanet/kernels/dwbn.h"
 #include "alphanet/kernels/dwconv.h"
 #include "alphanet/kernels/gemm.h"
 #include "alphanet/kernels/layout.h"
@@ -32,7 +33,9 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-typedef enum { K_CONV1X1, K_CONV, K_DW, K_BN_SWISH } kind;
+/* K_LAYERS / K_CHAIN: a block's middle (expansion BN + swish, depthwise, BN + swish) layer by
+ * layer or chained channel by channel (dwbn.h); cin = channels, h = input size. */
+typedef enum { K_CONV1X1, K_CONV, K_DW, K_BN_SWISH, K_LAYERS, K_CHAIN } kind;
 
 typedef struct {
     const char *name;
@@ -44,6 +47,7 @@ typedef struct {
     const shape *sh;
     int n;
     float *x, *y, *dx, *dy, *w, *dw, *col, *aux1, *aux2;
+    float *e, *pre, *gd, *ge, *work, *prm, *gprm; /* K_LAYERS, K_CHAIN */
 } job;
 
 /* MACs of the forward pass. */
@@ -54,7 +58,9 @@ static double job_macs(const shape *s, int n)
     case K_CONV1X1:
     case K_CONV: return (double)s->cin * s->cout * s->ks * s->ks * ho * ho * n;
     case K_DW: return (double)s->cin * s->ks * s->ks * ho * ho * n;
-    case K_BN_SWISH: return 0.0;
+    case K_BN_SWISH:
+    case K_LAYERS:
+    case K_CHAIN: return 0.0;
     }
     return 0.0;
 }
@@ -86,6 +92,31 @@ static void run(const job *j, int backward)
             an_bn_train_backward(j->dx, j->dw, j->dw + s->cin, j->dy, j->x, j->aux1, j->aux2, j->w, s->cin, p);
         }
         break;
+    case K_LAYERS:
+    case K_CHAIN: {
+        const int c = s->cin, ho = an_conv_out(s->h, s->ks, s->s);
+        const ptrdiff_t po = (ptrdiff_t)n * ho * ho;
+        float *st = j->aux1, *pr = j->prm, *gp = j->gprm; /* statistics: e mean, e rstd, d mean, d rstd */
+        const an_dwbn l = {.c = c, .n = n, .h = s->h, .wd = s->h, .k = s->ks, .s = s->s, .w = j->w,
+                           .wcs = s->ks * s->ks, .wrs = s->ks, .e_gamma = pr, .e_beta = pr + c,
+                           .d_gamma = pr + 2 * c, .d_beta = pr + 3 * c};
+        if (s->k == K_CHAIN && !backward)
+            an_dwbn_train_forward(&l, j->x, st, st + c, NULL, j->pre, j->y, st + 2 * c, st + 3 * c, AN_BN_EPS, j->work);
+        else if (s->k == K_CHAIN)
+            an_dwbn_train_backward(&l, j->dx, j->dw, gp, gp + c, gp + 2 * c, gp + 3 * c, j->dy, j->x, st, st + c, NULL,
+                                   j->pre, st + 2 * c, st + 3 * c, j->work);
+        else if (!backward) {
+            an_bn_swish_train_forward(j->e, st, st + c, j->x, pr, pr + c, c, p, AN_BN_EPS);
+            an_dwconv_forward(j->pre, j->e, j->w, s->ks * s->ks, s->ks, c, n, s->h, s->h, s->ks, s->s);
+            an_bn_swish_train_forward(j->y, st + 2 * c, st + 3 * c, j->pre, pr + 2 * c, pr + 3 * c, c, po, AN_BN_EPS);
+        } else {
+            an_bn_swish_train_backward(j->gd, 0, gp + 2 * c, gp + 3 * c, j->dy, j->pre, st + 2 * c, st + 3 * c,
+                                       pr + 2 * c, pr + 3 * c, c, po);
+            an_dwconv_backward(j->ge, 0, j->dw, j->gd, j->e, j->w, s->ks * s->ks, s->ks, c, n, s->h, s->h, s->ks, s->s);
+            an_bn_swish_train_backward(j->dx, 0, gp, gp + c, j->ge, j->x, st, st + c, pr, pr + c, c, p);
+        }
+        break;
+    }
     }
 }
 
@@ -180,6 +211,10 @@ static int bench_kernels(int argc, char **argv)
         {"head expand 96->576 2", K_CONV1X1, 96, 576, 2, 1, 1},
         {"bn+swish 96 28", K_BN_SWISH, 96, 96, 28, 1, 1},
         {"bn+swish 144 14", K_BN_SWISH, 144, 144, 14, 1, 1},
+        {"mb2 bn-dw5x5 s2-bn 96 28", K_LAYERS, 96, 96, 28, 5, 2},
+        {"  the same, chained", K_CHAIN, 96, 96, 28, 5, 2},
+        {"mb2 bn-dw5x5-bn 144 14", K_LAYERS, 144, 144, 14, 5, 1},
+        {"  the same, chained", K_CHAIN, 144, 144, 14, 5, 1},
     };
     const int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
 
@@ -199,7 +234,13 @@ static int bench_kernels(int argc, char **argv)
         j.x = fill(xin); j.dx = fill(xin); j.y = fill(yout); j.dy = fill(yout);
         j.w = fill(wsz); j.dw = fill(wsz);
         j.col = s->k == K_CONV ? fill(an_conv2d_col_size(s->cin, n, s->h, s->h, s->ks, s->s)) : NULL;
-        j.aux1 = fill((size_t)s->cin); j.aux2 = fill((size_t)s->cin);
+        j.aux1 = fill(4 * (size_t)s->cin); j.aux2 = fill((size_t)s->cin);
+        if (s->k == K_LAYERS || s->k == K_CHAIN) {
+            const an_dwbn l = {.c = s->cin, .n = n, .h = s->h, .wd = s->h, .k = s->ks, .s = s->s};
+            j.e = fill(xin); j.pre = fill(yout); j.gd = fill(yout); j.ge = fill(xin);
+            j.work = fill(an_dwbn_work_floats(&l, 1)); j.prm = fill(4 * (size_t)s->cin); j.gprm = fill(4 * (size_t)s->cin);
+            for (int ch = 0; ch < s->cin; ch++) j.prm[ch] += 1.0f, j.prm[2 * s->cin + ch] += 1.0f; /* gammas near 1 */
+        }
         double tf = time_it(&j, 0, budget), tb = time_it(&j, 1, budget);
         double macs = job_macs(s, n);
         if (macs > 0)
@@ -209,6 +250,7 @@ static int bench_kernels(int argc, char **argv)
             printf("%-26s %10.3f %10.3f %9s %9s %6s\n", s->name, tf * 1e3, tb * 1e3, "-", "-", "-");
         an_free(j.x); an_free(j.dx); an_free(j.y); an_free(j.dy); an_free(j.w); an_free(j.dw);
         an_free(j.col); an_free(j.aux1); an_free(j.aux2);
+        an_free(j.e); an_free(j.pre); an_free(j.gd); an_free(j.ge); an_free(j.work); an_free(j.prm); an_free(j.gprm);
     }
     return 0;
 }
