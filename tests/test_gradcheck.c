@@ -273,24 +273,25 @@ static void case_dwconv(int c, int n, int h, int w, int k, int s, int K)
 /* ---- the chained block middle (dwbn.h) against its layers one after another ----
  * BN_e + swish, depthwise, BN_d + swish: the chain must give the layers' bits exactly (the
  * same per-channel arithmetic), forward and backward, on 1 and 2 threads, with and without the
- * expansion, for kernels the fast loops take and for one above 7 (the reference loops). The
+ * expansion, for kernels the fast loops take (up to 7) and above 7 (the reference loops),
+ * odd and non-square sizes, stride 2 from odd sizes, and work memory that starts as NaN. The
  * kernel is the centre k x k crop of a (k + 2) x (k + 2) one; its gradient and the BN
  * parameters' start at 0.25 (accumulated); dx starts from NaN (overwritten). */
 static int same_bits(const char *what, const float *a, const float *b, size_t n, const int *shape)
 {
     for (size_t i = 0; i < n; i++)
         if (memcmp(&a[i], &b[i], sizeof(float))) {
-            fprintf(stderr, "  dwbn %s differs at %zu: %.9g vs %.9g (c %d n %d h %d k %d s %d expand %d, %d threads)\n",
-                    what, i, a[i], b[i], shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6]);
+            fprintf(stderr, "  dwbn %s differs at %zu: %.9g vs %.9g (c %d n %d %d x %d k %d s %d expand %d, %d threads)\n",
+                    what, i, a[i], b[i], shape[0], shape[1], shape[2], shape[3], shape[4], shape[5], shape[6], shape[7]);
             return 0;
         }
     return 1;
 }
 
-static void case_dwbn(int c, int n, int h, int k, int s, int ex, int threads)
+static void case_dwbn(int c, int n, int h, int wd, int k, int s, int ex, int threads)
 {
-    const int K = k + 2, ho = an_conv_out(h, k, s);
-    const size_t nx = (size_t)c * h * h * n, ny = (size_t)c * ho * ho * n, nw = (size_t)c * K * K;
+    const int K = k + 2, ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
+    const size_t nx = (size_t)c * h * wd * n, ny = (size_t)c * ho * wo * n, nw = (size_t)c * K * K;
     float *x = fa(nx), *wt = fa(nw), *prm = fa(4 * (size_t)c), *dy = fa(ny);
     t_fill(x, nx, 31, -2, 2);
     t_fill(wt, nw, 32, -1, 1);
@@ -304,17 +305,19 @@ static void case_dwbn(int c, int n, int h, int k, int s, int ex, int threads)
     for (size_t i = 0; i < nw; i++) dw[i] = 0.25f;
     for (int i = 0; i < 4 * c; i++) gp[i] = 0.25f;
     for (size_t i = 0; i < nx; i++) dx[i] = NAN;
-    if (ex) an_bn_swish_train_forward(ea, em, er, x, prm, prm + c, c, (ptrdiff_t)h * h * n, AN_BN_EPS);
-    an_dwconv_forward(dp, ex ? ea : x, wv, K * K, K, c, n, h, h, k, s);
-    an_bn_swish_train_forward(da, dm, dr, dp, prm + 2 * c, prm + 3 * c, c, (ptrdiff_t)ho * ho * n, AN_BN_EPS);
+    if (ex) an_bn_swish_train_forward(ea, em, er, x, prm, prm + c, c, (ptrdiff_t)h * wd * n, AN_BN_EPS);
+    an_dwconv_forward(dp, ex ? ea : x, wv, K * K, K, c, n, h, wd, k, s);
+    an_bn_swish_train_forward(da, dm, dr, dp, prm + 2 * c, prm + 3 * c, c, (ptrdiff_t)ho * wo * n, AN_BN_EPS);
     an_bn_swish_train_backward(gd, 0, gp + 2 * c, gp + 3 * c, dy, dp, dm, dr, prm + 2 * c, prm + 3 * c, c,
-                               (ptrdiff_t)ho * ho * n);
-    an_dwconv_backward(ex ? ge : dx, 0, an_dwconv_view_mut(dw, K, k), gd, ex ? ea : x, wv, K * K, K, c, n, h, h, k, s);
-    if (ex) an_bn_swish_train_backward(dx, 0, gp, gp + c, ge, x, em, er, prm, prm + c, c, (ptrdiff_t)h * h * n);
+                               (ptrdiff_t)ho * wo * n);
+    an_dwconv_backward(ex ? ge : dx, 0, an_dwconv_view_mut(dw, K, k), gd, ex ? ea : x, wv, K * K, K, c, n, h, wd, k, s);
+    if (ex) an_bn_swish_train_backward(dx, 0, gp, gp + c, ge, x, em, er, prm, prm + c, c, (ptrdiff_t)h * wd * n);
     /* the chain */
-    const an_dwbn l = {.c = c, .n = n, .h = h, .wd = h, .k = k, .s = s, .w = wv, .wcs = K * K, .wrs = K,
+    const an_dwbn l = {.c = c, .n = n, .h = h, .wd = wd, .k = k, .s = s, .w = wv, .wcs = K * K, .wrs = K,
                        .e_gamma = prm, .e_beta = prm + c, .d_gamma = prm + 2 * c, .d_beta = prm + 3 * c};
-    float *work = fa(an_dwbn_work_floats(&l, ex));
+    const size_t nwork = an_dwbn_work_floats(&l, ex);
+    float *work = fa(nwork);
+    for (size_t i = 0; i < nwork; i++) work[i] = NAN; /* nothing may be read before it is written */
     float *em2 = fa(c), *er2 = fa(c), *dp2 = fa(ny), *da2 = fa(ny), *dm2 = fa(c), *dr2 = fa(c);
     float *dx2 = fa(nx), *dw2 = fa(nw), *gp2 = fa(4 * (size_t)c);
     for (size_t i = 0; i < nw; i++) dw2[i] = 0.25f;
@@ -324,7 +327,7 @@ static void case_dwbn(int c, int n, int h, int k, int s, int ex, int threads)
     an_dwbn_train_backward(&l, dx2, an_dwconv_view_mut(dw2, K, k), gp2, gp2 + c, gp2 + 2 * c, gp2 + 3 * c, dy,
                            ex ? x : NULL, em2, er2, ex ? NULL : x, dp2, dm2, dr2, work);
     an_gemm_set_threads(1);
-    const int shape[7] = {c, n, h, k, s, ex, threads};
+    const int shape[8] = {c, n, h, wd, k, s, ex, threads};
     int ok = same_bits("d_pre", dp2, dp, ny, shape) && same_bits("d_act", da2, da, ny, shape) &&
              same_bits("d mean", dm2, dm, c, shape) && same_bits("d rstd", dr2, dr, c, shape) &&
              same_bits("dx", dx2, dx, nx, shape) && same_bits("dw", dw2, dw, nw, shape) &&
@@ -332,8 +335,8 @@ static void case_dwbn(int c, int n, int h, int k, int s, int ex, int threads)
     if (ex)
         ok = ok && same_bits("e mean", em2, em, c, shape) && same_bits("e rstd", er2, er, c, shape) &&
              same_bits("BN_e gradients", gp2, gp, 2 * (size_t)c, shape);
-    CHECK_MSG(ok, "dwbn chain: c %d n %d h %d k %d s %d expand %d on %d threads differs from its layers", c, n, h, k, s,
-              ex, threads);
+    CHECK_MSG(ok, "dwbn chain: c %d n %d %d x %d k %d s %d expand %d on %d threads differs from its layers", c, n, h, wd, k,
+              s, ex, threads);
     free(x); free(wt); free(prm); free(dy); free(ea); free(em); free(er); free(dp); free(da); free(dm); free(dr);
     free(gd); free(ge); free(dx); free(dw); free(gp); free(work); free(em2); free(er2); free(dp2); free(da2);
     free(dm2); free(dr2); free(dx2); free(dw2); free(gp2);
@@ -341,13 +344,16 @@ static void case_dwbn(int c, int n, int h, int k, int s, int ex, int threads)
 
 static void dwbn_sweep(void)
 {
-    static const int shapes[][6] = {
-        {7, 13, 9, 3, 1, 1}, {5, 16, 12, 5, 2, 1}, {6, 8, 7, 5, 1, 0}, {4, 5, 11, 9, 2, 1}, {3, 6, 8, 9, 1, 0},
-        {6, 64, 28, 5, 2, 1}, {5, 33, 14, 3, 1, 0}, {2, 250, 28, 3, 1, 1}, /* over the prefetch bound */
+    static const int shapes[][7] = { /* c, n, h, wd, k, s, expansion */
+        {7, 13, 9, 9, 3, 1, 1},   {5, 16, 12, 12, 5, 2, 1}, {6, 8, 7, 7, 5, 1, 0},   {4, 5, 11, 11, 9, 2, 1},
+        {3, 6, 8, 8, 9, 1, 0},    {5, 13, 15, 15, 7, 2, 1}, {4, 24, 7, 7, 3, 2, 0},  {4, 9, 10, 6, 7, 1, 1},
+        {3, 11, 7, 13, 5, 2, 1},  {6, 64, 28, 28, 5, 2, 1}, {5, 33, 14, 14, 3, 1, 0},
+        {2, 250, 28, 28, 3, 1, 1}, /* over the prefetch bound */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int t = 1; t <= 2; t++)
-            case_dwbn(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4], shapes[i][5], t);
+            case_dwbn(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4], shapes[i][5], shapes[i][6],
+                      t);
 }
 
 /* ---- batch norm (training): p = {c, m} ---- */

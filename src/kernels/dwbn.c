@@ -3,6 +3,7 @@
  * the kernels it chains, so each thread's channels stay in its own core's cache. */
 #include "alphanet/kernels/dwbn.h"
 
+#include <assert.h>
 #include <omp.h>
 
 #include "alphanet/kernels/bn.h"
@@ -21,6 +22,7 @@ static ptrdiff_t row_floats(const an_dwbn *l) { return ((ptrdiff_t)l->h * l->wd 
 
 size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand)
 {
+    assert(l->k % 2 == 1); /* then an output channel is no longer than an input one */
     if (l->k > AN_DW_MAXK) { /* whole tensors: e, and the gradients at d_pre and at e */
         const int ho = an_conv_out(l->h, l->k, l->s), wo = an_conv_out(l->wd, l->k, l->s);
         return (size_t)l->c * l->n * ((size_t)ho * wo + (has_expand ? 2 * (size_t)l->h * l->wd : 0));

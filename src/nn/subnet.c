@@ -4,7 +4,9 @@
  *   x -> [expand 1x1 -> BN -> swish] -> depthwise kxk/s -> BN -> swish -> [SE] -> project 1x1 -> BN
  *     -> [drop-connect] -> + shortcut(x) -> out
  *   shortcut(x) = x (same width, stride 1) | [avgpool 2x2 (pad = odd size)] -> [1x1 conv]
- * Every intermediate the backward needs is kept on the tape (an arena of float buffers).
+ * Every intermediate the backward needs is kept on the tape (an arena of float buffers), except
+ * in training the expansion's activation swish(BN(expand)): the expansion BN, the depthwise and
+ * its BN run as one chain per channel (kernels/dwbn.h), which computes it again in the backward.
  * The backward walks the blocks in reverse with a second, stack-like arena for gradients of
  * activations, released block by block.
  */

@@ -21,7 +21,8 @@ void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *d
                           const float *mean, const float *rstd, const float *gamma, int c, ptrdiff_t m);
 
 /* Batch norm followed by swish, fused (the pattern of every expand, depthwise, stem and head
- * layer): y = swish(gamma * (x - mean) * rstd + beta). The BN output is not stored; the backward
+ * layer; in training the expand and depthwise ones run inside the chain of dwbn.h):
+ * y = swish(gamma * (x - mean) * rstd + beta). The BN output is not stored; the backward
  * recomputes it from x and the saved statistics, which saves one tensor and two passes per layer.
  * The backward writes dx (accumulate = 0) or adds to it (accumulate = 1); dgamma, dbeta += . */
 void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,

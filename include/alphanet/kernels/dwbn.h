@@ -28,7 +28,8 @@ typedef struct {
 } an_dwbn;
 
 /* Floats of work memory the forward and the backward need: a few channel rows per thread of
- * an_kernel_threads() (whole tensors for kernels larger than 7, which take the reference loops). */
+ * an_kernel_threads() (whole tensors for kernels larger than 7, which take the reference loops).
+ * The thread count must not change between this and the calls. k must be odd (as in dwconv.h). */
 size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand);
 
 /* Writes e_mean, e_rstd (with e_pre), d_pre, d_act, d_mean, d_rstd. x: the depthwise input
@@ -38,7 +39,7 @@ void an_dwbn_train_forward(const an_dwbn *l, const float *e_pre, float *e_mean, 
 
 /* From dy, the gradient at d_act: writes dx, the gradient at e_pre (or at x without the
  * expansion); adds the gradients of the depthwise kernel (dw, same view as l->w) and of the
- * BN parameters. */
+ * BN parameters. Every output is required (no NULL; de_gamma, de_beta only with e_pre). */
 void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_gamma, float *de_beta, float *dd_gamma,
                             float *dd_beta, const float *dy, const float *e_pre, const float *e_mean,
                             const float *e_rstd, const float *x, const float *d_pre, const float *d_mean,
