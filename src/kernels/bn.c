@@ -59,7 +59,7 @@ static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, 
     *mean = (float)mu;
     *rstd = r;
     *scale = gamma * r;
-    *shift = beta - *mean * *scale;
+    *shift = fmaf(-*mean, *scale, beta); /* one rounding, as every kernel that recomputes it */
 }
 
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
@@ -162,11 +162,13 @@ void an_bn_swish_channel_forward(float *restrict y, float *mean, float *rstd, co
     an_swish_affine(y, x, m, scale, shift);
 }
 
-void an_bn_swish_channel_apply(float *restrict y, const float *restrict x, ptrdiff_t m, float mean, float rstd,
-                               float gamma, float beta)
+void an_bn_swish_channel_apply(float *restrict y, float *restrict sg, const float *restrict x, ptrdiff_t m,
+                               float mean, float rstd, float gamma, float beta)
 {
     const float scale = gamma * rstd; /* as batch_affine */
-    an_swish_affine(y, x, m, scale, beta - mean * scale);
+    const float shift = fmaf(-mean, scale, beta);
+    if (sg) an_swish_affine_keep(y, sg, x, m, scale, shift);
+    else an_swish_affine(y, x, m, scale, shift);
 }
 
 void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
@@ -190,41 +192,59 @@ void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, con
     }
 }
 
+/* Pass 1 of the backward over [i0, i1): d = dy * swish'(v) with v = x * scale + shift (the
+ * forward's own form, so sigmoid(v) has the forward's bits, and sg, when given, holds them),
+ * stored into d, and the sums of d and of d * xhat added to *sf, *sxf. */
+static inline __attribute__((always_inline)) void swish_grad_block(float *restrict d, const float *restrict xc,
+                                                                   const float *restrict gc, const float *restrict sg,
+                                                                   ptrdiff_t i0, ptrdiff_t i1, float mu, float r,
+                                                                   float scale, float shift, float *sf, float *sxf,
+                                                                   const int kept)
+{
+    const an_v16 vmu = an_vset16(mu), vr = an_vset16(r), vs = an_vset16(scale), vb = an_vset16(shift),
+                 one = an_vset16(1.0f);
+    an_v16 vsf = an_vset16(0.0f), vsxf = vsf;
+    ptrdiff_t i = i0;
+    for (; i + 16 <= i1; i += 16) {
+        const an_v16 xv = an_vload16(xc + i), xh = (xv - vmu) * vr, v = an_vfma16(xv, vs, vb);
+        const an_v16 s = kept ? an_vload16(sg + i) : an_vsigmoid16(v);
+        const an_v16 dv = an_vload16(gc + i) * s * an_vfma16(v, one - s, one);
+        an_vstore16(d + i, dv);
+        vsf += dv;
+        vsxf = an_vfma16(dv, xh, vsxf);
+    }
+    float f = an_vsum16(vsf), fx = an_vsum16(vsxf);
+    for (; i < i1; i++) {
+        const float xh = (xc[i] - mu) * r, v = fmaf(xc[i], scale, shift), s = kept ? sg[i] : an_sigmoidf(v);
+        const float dv = gc[i] * s * fmaf(v, 1.0f - s, 1.0f);
+        d[i] = dv;
+        f += dv;
+        fx = fmaf(dv, xh, fx);
+    }
+    *sf = f;
+    *sxf = fx;
+}
+
 void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float *dbeta, float *d, const float *dy,
-                                  const float *x, float mu, float r, float g, float b, ptrdiff_t m)
+                                  const float *x, const float *sg, float mu, float r, float g, float b, ptrdiff_t m)
 {
     /* d = dy * swish'(BN(x)) into d (L2-sized), with its sums; then the BN backward from d */
     const float *restrict xc = x, *restrict gc = dy;
+    const float scale = g * r, shift = fmaf(-mu, scale, b); /* as batch_affine */
     double sd = 0.0, sdx = 0.0;
     if (d) {
-        const an_v16 vmu = an_vset16(mu), vr = an_vset16(r), vg = an_vset16(g), vb = an_vset16(b),
-                     one = an_vset16(1.0f);
         for (ptrdiff_t i0 = 0; i0 < m; i0 += BN_BLOCK) {
             const ptrdiff_t i1 = i0 + BN_BLOCK < m ? i0 + BN_BLOCK : m;
-            an_v16 vsf = an_vset16(0.0f), vsxf = vsf;
-            ptrdiff_t i = i0;
-            for (; i + 16 <= i1; i += 16) {
-                const an_v16 xh = (an_vload16(xc + i) - vmu) * vr, v = vg * xh + vb, s = an_vsigmoid16(v);
-                const an_v16 dv = an_vload16(gc + i) * s * (one + v * (one - s));
-                an_vstore16(d + i, dv);
-                vsf += dv;
-                vsxf += dv * xh;
-            }
-            float sf = an_vsum16(vsf), sxf = an_vsum16(vsxf);
-            for (; i < i1; i++) {
-                const float xh = (xc[i] - mu) * r, v = g * xh + b, s = an_sigmoidf(v);
-                const float dv = gc[i] * s * (1.0f + v * (1.0f - s));
-                d[i] = dv;
-                sf += dv;
-                sxf += dv * xh;
-            }
+            float sf, sxf;
+            if (sg) swish_grad_block(d, xc, gc, sg, i0, i1, mu, r, scale, shift, &sf, &sxf, 1);
+            else swish_grad_block(d, xc, gc, NULL, i0, i1, mu, r, scale, shift, &sf, &sxf, 0);
             sd += sf;
             sdx += sxf;
         }
     } else { /* no scratch: recompute below */
         for (ptrdiff_t i = 0; i < m; i++) {
-            const float xh = (xc[i] - mu) * r, v = g * xh + b, s = an_sigmoidf(v);
-            const float dv = gc[i] * s * (1.0f + v * (1.0f - s));
+            const float xh = (xc[i] - mu) * r, v = fmaf(xc[i], scale, shift), s = sg ? sg[i] : an_sigmoidf(v);
+            const float dv = gc[i] * s * fmaf(v, 1.0f - s, 1.0f);
             sd += dv;
             sdx += (double)dv * xh;
         }
@@ -247,8 +267,8 @@ void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float
         }
     } else {
         for (ptrdiff_t i = 0; i < m; i++) {
-            const float xh = (xc[i] - mu) * r, v = g * xh + b, sg = an_sigmoidf(v);
-            const float val = a * (gc[i] * sg * (1.0f + v * (1.0f - sg)) - md - xh * mdx);
+            const float xh = (xc[i] - mu) * r, v = fmaf(xc[i], scale, shift), s = sg ? sg[i] : an_sigmoidf(v);
+            const float val = a * (gc[i] * s * fmaf(v, 1.0f - s, 1.0f) - md - xh * mdx);
             o[i] = accumulate ? o[i] + val : val;
         }
     }
@@ -263,5 +283,5 @@ void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float 
     for (int ch = 0; ch < c; ch++)
         an_bn_swish_channel_backward(dx ? dx + ch * m : NULL, accumulate, dgamma ? &dgamma[ch] : NULL,
                                      dbeta ? &dbeta[ch] : NULL, an_scratch(1, (size_t)m), dy + ch * m, x + ch * m,
-                                     mean[ch], rstd[ch], gamma[ch], beta[ch], m);
+                                     NULL, mean[ch], rstd[ch], gamma[ch], beta[ch], m);
 }

@@ -10,14 +10,17 @@
 /* y[0..m) = swish(BN(x)) with the batch statistics of x, which are written to *mean, *rstd. */
 void an_bn_swish_channel_forward(float *restrict y, float *mean, float *rstd, const float *restrict x, ptrdiff_t m,
                                  float gamma, float beta, float eps);
-/* y[0..m) = the same from the statistics the above saved: the same bits again. */
-void an_bn_swish_channel_apply(float *restrict y, const float *restrict x, ptrdiff_t m, float mean, float rstd,
-                               float gamma, float beta);
+/* y[0..m) = the same from the statistics the above saved: the same bits again; and, when sg is
+ * not NULL, sg[0..m) = the sigmoid of the BN output, for the backward below. */
+void an_bn_swish_channel_apply(float *restrict y, float *restrict sg, const float *restrict x, ptrdiff_t m,
+                               float mean, float rstd, float gamma, float beta);
 /* The gradient of the above at x, written to o (or added when accumulate; o NULL to skip);
  * *dgamma, *dbeta += (NULL to skip). d is m floats of scratch (NULL: recompute, slower); o may be d
- * when accumulate is 0. */
+ * when accumulate is 0. sg: the sigmoids an_bn_swish_channel_apply kept, or NULL to compute
+ * them (the same bits). */
 void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float *dbeta, float *d, const float *dy,
-                                  const float *x, float mean, float rstd, float gamma, float beta, ptrdiff_t m);
+                                  const float *x, const float *sg, float mean, float rstd, float gamma, float beta,
+                                  ptrdiff_t m);
 
 /* Kernels larger than this take the reference loops of dwconv.c. */
 #define AN_DW_MAXK 7

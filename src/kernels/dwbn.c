@@ -17,8 +17,9 @@
 static ptrdiff_t row_floats(const an_dwbn *l) { return ((ptrdiff_t)l->h * l->wd * l->n + 15) / 16 * 16; }
 
 /* Per thread: the forward uses one row (e); the backward uses e, the gradient at d_pre (in
- * place of dy * swish'), and with the expansion the gradient at e. */
-#define ROWS 3
+ * place of dy * swish'), and with the expansion the gradient at e and the sigmoids computed
+ * with e, which BN_e's backward needs again. */
+#define ROWS 4
 
 size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand)
 {
@@ -81,7 +82,7 @@ void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_ga
         an_bn_swish_train_backward(gd, 0, dd_gamma, dd_beta, dy, d_pre, d_mean, d_rstd, l->d_gamma, l->d_beta, c, ylen);
         if (e_pre)
             for (int ch = 0; ch < c; ch++)
-                an_bn_swish_channel_apply(e + ch * xlen, e_pre + ch * xlen, xlen, e_mean[ch], e_rstd[ch],
+                an_bn_swish_channel_apply(e + ch * xlen, NULL, e_pre + ch * xlen, xlen, e_mean[ch], e_rstd[ch],
                                           l->e_gamma[ch], l->e_beta[ch]);
         an_dwconv_backward(ge, 0, dw, gd, e_pre ? e : x, l->w, l->wcs, l->wrs, c, n, h, wd, k, s);
         if (e_pre)
@@ -92,26 +93,26 @@ void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_ga
     const int nt = an_kernel_threads();
 #pragma omp parallel num_threads(nt) if (fork_for(l, ylen, nt))
     {
-        float *e = work + (size_t)omp_get_thread_num() * row * ROWS, *g = e + row, *ge = g + row;
+        float *e = work + (size_t)omp_get_thread_num() * row * ROWS, *g = e + row, *ge = g + row, *sg = ge + row;
         float *dwt = an_scratch(0, (size_t)k * k * n); /* NULL: plain loops */
 #pragma omp for schedule(static)
         for (int ch = 0; ch < c; ch++) {
             /* the depthwise input: e again from e_pre (which BN_e's backward reads next), or x */
             const float *in = e;
             if (e_pre)
-                an_bn_swish_channel_apply(e, e_pre + ch * xlen, xlen, e_mean[ch], e_rstd[ch], l->e_gamma[ch],
+                an_bn_swish_channel_apply(e, sg, e_pre + ch * xlen, xlen, e_mean[ch], e_rstd[ch], l->e_gamma[ch],
                                           l->e_beta[ch]);
             else
                 in = x + ch * xlen;
             /* BN_d: the gradient at d_pre, in place in g */
-            an_bn_swish_channel_backward(g, 0, &dd_gamma[ch], &dd_beta[ch], g, dy + ch * ylen, d_pre + ch * ylen,
+            an_bn_swish_channel_backward(g, 0, &dd_gamma[ch], &dd_beta[ch], g, dy + ch * ylen, d_pre + ch * ylen, NULL,
                                          d_mean[ch], d_rstd[ch], l->d_gamma[ch], l->d_beta[ch], ylen);
             /* the depthwise: its input gradient into ge (or dx), the kernel's gradient */
             an_dw_channel_backward(e_pre ? ge : dx + ch * xlen, 0, dw + ch * l->wcs, dwt, g, in, l->w + ch * l->wcs,
                                    l->wrs, n, h, wd, k, s, NULL, NULL);
             /* BN_e: the gradient at e_pre, with g as its scratch row */
             if (e_pre)
-                an_bn_swish_channel_backward(dx + ch * xlen, 0, &de_gamma[ch], &de_beta[ch], g, ge, e_pre + ch * xlen,
+                an_bn_swish_channel_backward(dx + ch * xlen, 0, &de_gamma[ch], &de_beta[ch], g, ge, e_pre + ch * xlen, sg,
                                              e_mean[ch], e_rstd[ch], l->e_gamma[ch], l->e_beta[ch], xlen);
         }
     }

@@ -123,20 +123,52 @@ static inline an_v16 an_vexpneg16(an_v16 x)
 #endif
 static inline an_v16 an_vsigmoid16(an_v16 x) { return 1.0f / (1.0f + an_vexpneg16(x)); }
 
-/* y[i] = swish(x[i] * scale + shift) = v / (1 + exp(-v)) for i < n: 16 lanes at a time, then
- * the rest one by one. */
-static inline void an_swish_affine(float *restrict y, const float *restrict x, ptrdiff_t n, float scale, float shift)
+/* a * b + c with one rounding, spelled out: where two kernels must give the same bits (BN + swish
+ * forward and backward, and the chained block of dwbn.c, which computes some of the same values
+ * in other loops), the compiler's contraction of a * b + c, which may differ loop by loop, is not
+ * relied on. Scalar code uses fmaf. */
+#if defined(__AVX512F__)
+static inline an_v16 an_vfma16(an_v16 a, an_v16 b, an_v16 c)
+{
+    return (an_v16)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+}
+#else
+static inline an_v16 an_vfma16(an_v16 a, an_v16 b, an_v16 c)
+{
+    an_v16 y;
+    for (int l = 0; l < 16; l++) y[l] = fmaf(a[l], b[l], c[l]);
+    return y;
+}
+#endif
+
+/* y[i] = swish(x[i] * scale + shift) = v * sigmoid(v) for i < n, and sg[i] = sigmoid(v) when
+ * keep: 16 lanes at a time, then the rest one by one. The backward of BN + swish needs sigmoid(v)
+ * again; a caller that computes y anyway keeps it rather than evaluate the exponential twice. */
+static inline __attribute__((always_inline)) void an_swish_affine_body(float *restrict y, float *restrict sg,
+                                                                       const float *restrict x, ptrdiff_t n,
+                                                                       float scale, float shift, const int keep)
 {
     const an_v16 vs = an_vset16(scale), vb = an_vset16(shift);
     ptrdiff_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const an_v16 v = an_vload16(x + i) * vs + vb;
-        an_vstore16(y + i, v / (1.0f + an_vexpneg16(v)));
+        const an_v16 v = an_vfma16(an_vload16(x + i), vs, vb), sv = an_vsigmoid16(v);
+        an_vstore16(y + i, v * sv);
+        if (keep) an_vstore16(sg + i, sv);
     }
     for (; i < n; i++) {
-        const float v = x[i] * scale + shift;
-        y[i] = v / (1.0f + an_expnegf(v));
+        const float v = fmaf(x[i], scale, shift), sv = an_sigmoidf(v);
+        y[i] = v * sv;
+        if (keep) sg[i] = sv;
     }
+}
+static inline void an_swish_affine(float *restrict y, const float *restrict x, ptrdiff_t n, float scale, float shift)
+{
+    an_swish_affine_body(y, NULL, x, n, scale, shift, 0);
+}
+static inline void an_swish_affine_keep(float *restrict y, float *restrict sg, const float *restrict x, ptrdiff_t n,
+                                        float scale, float shift)
+{
+    an_swish_affine_body(y, sg, x, n, scale, shift, 1);
 }
 
 #endif
