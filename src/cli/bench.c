@@ -172,12 +172,15 @@ static double sgemm_gflops(int m, int n, int k, double budget)
 
 static int bench_kernels(int argc, char **argv)
 {
-    int n = 64, quick = 0;
+    int n = 0, quick = 0, imagenet = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--imagenet")) imagenet = 1;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) n = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--help")) {
-            printf("usage: alphanet bench kernels [--batch N (64)] [--quick]\n"
+            printf("usage: alphanet bench kernels [--batch N (64; 16 with --imagenet)] [--imagenet] [--quick]\n"
+                   "Layers of the largest subnet of configs/fmnist.yaml at 28 x 28, or with --imagenet of\n"
+                   "configs/alphanet-imagenet.yaml at 224 x 224.\n"
                    "Threads: BLIS_NUM_THREADS / OMP_NUM_THREADS (default 1).\n");
             return 0;
         } else {
@@ -185,6 +188,7 @@ static int bench_kernels(int argc, char **argv)
             return 2;
         }
     }
+    if (n == 0) n = imagenet ? 16 : 64;
     if (n < 1 || n > 4096) {
         fprintf(stderr, "alphanet bench kernels: --batch must be in 1..4096\n");
         return 2;
@@ -216,16 +220,41 @@ static int bench_kernels(int argc, char **argv)
         {"mb2 bn-dw5x5-bn 144 14", K_LAYERS, 144, 144, 14, 5, 1},
         {"  the same, chained", K_CHAIN, 144, 144, 14, 5, 1},
     };
-    const int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
+    /* The largest subnet of configs/alphanet-imagenet.yaml at resolution 224: the stem, the first
+     * block of each stage and the head (widths 24, 24, 32, 40, 72, 128, 216, 224; expansion 6). */
+    static const shape shapes_in[] = {
+        {"stem conv3x3 s2 3->24 224", K_CONV, 3, 24, 224, 3, 2},
+        {"mb1 dw5x5 24 112", K_DW, 24, 24, 112, 5, 1},
+        {"mb1 project 24->24 112", K_CONV1X1, 24, 24, 112, 1, 1},
+        {"mb2 expand 24->144 112", K_CONV1X1, 24, 144, 112, 1, 1},
+        {"mb2 dw5x5 s2 144 112", K_DW, 144, 144, 112, 5, 2},
+        {"mb2 project 144->32 56", K_CONV1X1, 144, 32, 56, 1, 1},
+        {"mb3 expand 32->192 56", K_CONV1X1, 32, 192, 56, 1, 1},
+        {"mb3 dw5x5 s2 192 56", K_DW, 192, 192, 56, 5, 2},
+        {"mb4 expand 40->240 28", K_CONV1X1, 40, 240, 28, 1, 1},
+        {"mb5 expand 72->432 14", K_CONV1X1, 72, 432, 14, 1, 1},
+        {"mb5 dw5x5 768 14", K_DW, 768, 768, 14, 5, 1},
+        {"mb6 expand 128->768 14", K_CONV1X1, 128, 768, 14, 1, 1},
+        {"mb7 expand 216->1296 7", K_CONV1X1, 216, 1296, 7, 1, 1},
+        {"head expand 224->1344 7", K_CONV1X1, 224, 1344, 7, 1, 1},
+        {"bn+swish 144 112", K_BN_SWISH, 144, 144, 112, 1, 1},
+        {"mb2 bn-dw5x5 s2-bn 144 112", K_LAYERS, 144, 144, 112, 5, 2},
+        {"  the same, chained", K_CHAIN, 144, 144, 112, 5, 2},
+        {"mb3 bn-dw5x5 s2-bn 192 56", K_LAYERS, 192, 192, 56, 5, 2},
+        {"  the same, chained", K_CHAIN, 192, 192, 56, 5, 2},
+    };
+    const shape *list = imagenet ? shapes_in : shapes;
+    const int nshapes = imagenet ? (int)(sizeof shapes_in / sizeof shapes_in[0]) : (int)(sizeof shapes / sizeof shapes[0]);
 
     const double peak = sgemm_gflops(1024, 1024, 1024, quick ? 0.2 : 1.0);
-    const double convlike = sgemm_gflops(96, n * 28 * 28, 16, quick ? 0.2 : 1.0);
+    const int cm = imagenet ? 144 : 96, cn = n * (imagenet ? 112 * 112 : 28 * 28), ck = imagenet ? 24 : 16;
+    const double convlike = sgemm_gflops(cm, cn, ck, quick ? 0.2 : 1.0);
     printf("BLIS kernels: %s\n", an_gemm_kernel_name());
-    printf("BLIS sgemm 1024^3: %.1f GFLOP/s; conv-shaped 96 x %d x 16: %.1f GFLOP/s\n", peak, n * 28 * 28, convlike);
+    printf("BLIS sgemm 1024^3: %.1f GFLOP/s; conv-shaped %d x %d x %d: %.1f GFLOP/s\n", peak, cm, cn, ck, convlike);
     printf("batch %d; times are medians per call; %% = share of the square sgemm speed\n\n", n);
     printf("%-26s %10s %10s %9s %9s %6s\n", "layer", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s", "fwd %");
     for (int i = 0; i < nshapes; i++) {
-        const shape *s = &shapes[i];
+        const shape *s = &list[i];
         const int ho = an_conv_out(s->h, s->ks, s->s);
         job j = {.sh = s, .n = n};
         size_t xin = (size_t)s->cin * n * s->h * s->h, yout = (size_t)s->cout * n * ho * ho;
