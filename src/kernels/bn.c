@@ -59,7 +59,7 @@ static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, 
     *mean = (float)mu;
     *rstd = r;
     *scale = gamma * r;
-    *shift = fmaf(-*mean, *scale, beta); /* one rounding, as every kernel that recomputes it */
+    *shift = fmaf(-*mean, *scale, beta); /* one rounding, as the training kernels that recompute it */
 }
 
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,

@@ -15,8 +15,8 @@ void an_bn_swish_channel_forward(float *restrict y, float *mean, float *rstd, co
 void an_bn_swish_channel_apply(float *restrict y, float *restrict sg, const float *restrict x, ptrdiff_t m,
                                float mean, float rstd, float gamma, float beta);
 /* The gradient of the above at x, written to o (or added when accumulate; o NULL to skip);
- * *dgamma, *dbeta += (NULL to skip). d is m floats of scratch (NULL: recompute, slower); o may be d
- * when accumulate is 0. sg: the sigmoids an_bn_swish_channel_apply kept, or NULL to compute
+ * *dgamma, *dbeta += (NULL to skip). d is m floats of scratch (NULL: recompute, slower, and not
+ * the same bits); o may be d when accumulate is 0. sg: the sigmoids an_bn_swish_channel_apply kept, or NULL to compute
  * them (the same bits). */
 void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float *dbeta, float *d, const float *dy,
                                   const float *x, const float *sg, float mean, float rstd, float gamma, float beta,

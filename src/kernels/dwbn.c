@@ -16,10 +16,11 @@
 /* One channel row of the input (xlen >= the output's), in whole cache lines. */
 static ptrdiff_t row_floats(const an_dwbn *l) { return ((ptrdiff_t)l->h * l->wd * l->n + 15) / 16 * 16; }
 
-/* Per thread: the forward uses one row (e); the backward uses e, the gradient at d_pre (in
- * place of dy * swish'), and with the expansion the gradient at e and the sigmoids computed
- * with e, which BN_e's backward needs again. */
-#define ROWS 4
+/* Rows per thread: with the expansion, e (the forward uses only this one), the gradient at d_pre
+ * (in place of dy * swish'), the gradient at e, and the sigmoids computed with e, which BN_e's
+ * backward needs again; without it only the gradient at d_pre (the depthwise reads x and writes
+ * dx directly). */
+static int rows(int has_expand) { return has_expand ? 4 : 1; }
 
 size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand)
 {
@@ -28,7 +29,7 @@ size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand)
         const int ho = an_conv_out(l->h, l->k, l->s), wo = an_conv_out(l->wd, l->k, l->s);
         return (size_t)l->c * l->n * ((size_t)ho * wo + (has_expand ? 2 * (size_t)l->h * l->wd : 0));
     }
-    return (size_t)an_kernel_threads() * (size_t)row_floats(l) * ROWS;
+    return (size_t)an_kernel_threads() * (size_t)row_floats(l) * rows(has_expand);
 }
 
 static int fork_for(const an_dwbn *l, ptrdiff_t ylen, int nt)
@@ -51,7 +52,7 @@ void an_dwbn_train_forward(const an_dwbn *l, const float *e_pre, float *e_mean, 
     const int nt = an_kernel_threads();
 #pragma omp parallel num_threads(nt) if (fork_for(l, ylen, nt))
     {
-        float *e = work + (size_t)omp_get_thread_num() * row * ROWS;
+        float *e = work + (size_t)omp_get_thread_num() * row * rows(e_pre != NULL);
 #pragma omp for schedule(static)
         for (int ch = 0; ch < c; ch++) {
             const float *in = e, *pf = NULL;
@@ -93,7 +94,8 @@ void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_ga
     const int nt = an_kernel_threads();
 #pragma omp parallel num_threads(nt) if (fork_for(l, ylen, nt))
     {
-        float *e = work + (size_t)omp_get_thread_num() * row * ROWS, *g = e + row, *ge = g + row, *sg = ge + row;
+        float *g = work + (size_t)omp_get_thread_num() * row * rows(e_pre != NULL), *e = g + row, *ge = e + row,
+              *sg = ge + row; /* the last three with the expansion only */
         float *dwt = an_scratch(0, (size_t)k * k * n); /* NULL: plain loops */
 #pragma omp for schedule(static)
         for (int ch = 0; ch < c; ch++) {

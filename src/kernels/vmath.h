@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 /* 8 floats as one value: GCC and Clang lower arithmetic on it to the target's vectors (one ymm
  * register with AVX2, half a zmm with AVX-512). vload / vstore are unaligned. */
@@ -103,7 +106,6 @@ static inline float an_sigmoidf(float x) { return 1.0f / (1.0f + an_expnegf(x));
  * and the power of two one vscalefps: 16 instructions, where a scalar loop that GCC vectorised
  * took twice that (it turned the clamp into mask-register blends) and ran at half the speed. */
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-#include <immintrin.h>
 static inline an_v16 an_vexpneg16(an_v16 x)
 {
     const an_v16 t0 = (an_v16)_mm512_range_ps((__m512)x, _mm512_set1_ps(AN_EXP_CLAMP), 0x02);
@@ -126,7 +128,7 @@ static inline an_v16 an_vsigmoid16(an_v16 x) { return 1.0f / (1.0f + an_vexpneg1
 /* a * b + c with one rounding, spelled out: where two kernels must give the same bits (BN + swish
  * forward and backward, and the chained block of dwbn.c, which computes some of the same values
  * in other loops), the compiler's contraction of a * b + c, which may differ loop by loop, is not
- * relied on. Scalar code uses fmaf. */
+ * relied on. Scalar code uses fmaf (a libm call per element on a target without FMA). */
 #if defined(__AVX512F__)
 static inline an_v16 an_vfma16(an_v16 a, an_v16 b, an_v16 c)
 {

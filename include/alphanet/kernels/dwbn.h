@@ -7,8 +7,9 @@
  * The expansion's activation e never goes to memory: the forward keeps one channel of it in a
  * per-thread row, and the backward computes it again from e_pre and the saved statistics (one
  * swish per element, against writing and reading back the block's largest tensor; the tape is
- * smaller by as much). The backward keeps its two intermediate gradients in per-thread rows
- * too. The bits are those of an_bn_swish_train_forward, an_dwconv_forward and their backwards
+ * smaller by as much), keeping the sigmoids it computes with e for BN_e's backward, which then
+ * does not evaluate them again. The backward keeps its two intermediate gradients in per-thread
+ * rows too. The bits are those of an_bn_swish_train_forward, an_dwconv_forward and their backwards
  * run one after another (bn.h, dwconv.h).
  *
  * Layout CHWN (layout.h): input [c][h][wd][n], output [c][ho][wo][n]; kernel view as dwconv.h.
