@@ -49,7 +49,16 @@ static void channel_moments(const float *restrict xc, ptrdiff_t m, double *mean,
     *m2 = v > 0.0 ? v : 0.0; /* sum of squared deviations */
 }
 
-/* Batch statistics of one channel and the affine map BN applies with them: y = x * scale + shift. */
+/* The affine map BN applies with a channel's saved statistics: y = x * scale + shift. The one
+ * place it is computed, so that the forward and every kernel that recomputes it (the backward,
+ * the chain's recomputed activation) get the same bits; the shift takes one rounding. */
+static inline void affine_of(float mean, float rstd, float gamma, float beta, float *scale, float *shift)
+{
+    *scale = gamma * rstd;
+    *shift = fmaf(-mean, *scale, beta);
+}
+
+/* Batch statistics of one channel and the affine map BN applies with them. */
 static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, float eps, float *mean, float *rstd,
                          float *scale, float *shift)
 {
@@ -58,8 +67,7 @@ static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, 
     const float r = (float)(1.0 / sqrt(m2 / (double)m + eps));
     *mean = (float)mu;
     *rstd = r;
-    *scale = gamma * r;
-    *shift = fmaf(-*mean, *scale, beta); /* one rounding, as the training kernels that recompute it */
+    affine_of(*mean, r, gamma, beta, scale, shift);
 }
 
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
@@ -165,8 +173,8 @@ void an_bn_swish_channel_forward(float *restrict y, float *mean, float *rstd, co
 void an_bn_swish_channel_apply(float *restrict y, float *restrict sg, const float *restrict x, ptrdiff_t m,
                                float mean, float rstd, float gamma, float beta)
 {
-    const float scale = gamma * rstd; /* as batch_affine */
-    const float shift = fmaf(-mean, scale, beta);
+    float scale, shift;
+    affine_of(mean, rstd, gamma, beta, &scale, &shift);
     if (sg) an_swish_affine_keep(y, sg, x, m, scale, shift);
     else an_swish_affine(y, x, m, scale, shift);
 }
@@ -230,7 +238,8 @@ void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float
 {
     /* d = dy * swish'(BN(x)) into d (L2-sized), with its sums; then the BN backward from d */
     const float *restrict xc = x, *restrict gc = dy;
-    const float scale = g * r, shift = fmaf(-mu, scale, b); /* as batch_affine */
+    float scale, shift;
+    affine_of(mu, r, g, b, &scale, &shift);
     double sd = 0.0, sdx = 0.0;
     if (d) {
         for (ptrdiff_t i0 = 0; i0 < m; i0 += BN_BLOCK) {
@@ -252,7 +261,7 @@ void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float
     if (dbeta) *dbeta += (float)sd;
     if (dgamma) *dgamma += (float)sdx;
     if (!o) return;
-    const float a = g * r, md = (float)(sd / (double)m), mdx = (float)(sdx / (double)m);
+    const float a = scale, md = (float)(sd / (double)m), mdx = (float)(sdx / (double)m);
     if (d) { /* o may be d: each element is read before it is written */
         const an_v16 va = an_vset16(a), vmd = an_vset16(md), vmdx = an_vset16(mdx), vmu = an_vset16(mu),
                      vr = an_vset16(r);

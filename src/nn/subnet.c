@@ -286,8 +286,8 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
         if (!t->e.pre) return AN_ERR_NOMEM;
         AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->e.pre, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m));
     }
+    const an_dwbn l = dwbn_of(net, t, n);
     if (ws->mode == AN_BN_TRAIN) { /* expand BN, depthwise and its BN chained channel by channel */
-        const an_dwbn l = dwbn_of(net, t, n);
         if (b->has_expand) {
             t->e.mean = arena_f(a, (size_t)t->mid);
             t->e.rstd = arena_f(a, (size_t)t->mid);
@@ -316,8 +316,8 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
         }
         t->d.pre = arena_f(a, (size_t)t->mid * mo);
         if (!t->e_act || !t->d.pre) return AN_ERR_NOMEM;
-        AN_PROF(AN_PROF_DWCONV, an_dwconv_forward(t->d.pre, t->e_act, an_dwconv_view(P(net, b->p_dw_w), b->kmax, t->k),
-                                                  b->kmax * b->kmax, b->kmax, t->mid, n, h, h, t->k, t->stride));
+        AN_PROF(AN_PROF_DWCONV,
+                an_dwconv_forward(t->d.pre, t->e_act, l.w, l.wcs, l.wrs, t->mid, n, h, h, t->k, t->stride));
         bn_forward(ws, &t->d, net, b->p_dw_g, b->p_dw_b, b->bn_dw, t->mid, mo, 1);
         t->d_act = t->d.bn;
         if (!t->d_act) return AN_ERR_NOMEM;
