@@ -5,8 +5,10 @@
 
 One row per (config, batch, ranks x threads): alphanet's images/s, GFLOP/s and share of BLIS's
 sgemm speed measured in the same run, PyTorch's images/s in its default settings and at its
-best with the same total threads, and the ratios; then the scaling of 1 rank x 2 threads and
-2 ranks x 1 thread against twice the 1-thread speed, the step's time by kind of work, and memory.
+best with the same total threads, and the ratios (against alphanet's first round, the one run
+next to PyTorch's); the images/s of every round; then the scaling of 1 rank x 2 threads and
+2 ranks x 1 thread against twice the 1-thread speed of the same round, round by round, the
+step's time by kind of work, and memory (first round).
 """
 import json
 import sys
@@ -14,13 +16,20 @@ import sys
 
 def main(path):
     rows = [json.loads(line) for line in open(path) if line.strip()]
-    c = [r for r in rows if r["impl"] == "alphanet"]
+    every = [r for r in rows if r["impl"] == "alphanet"]
+    for r in every:
+        r.setdefault("round", 1)
+    c = [r for r in every if r["round"] == 1]
     t = {(r["config"], r["batch"], r["threads"], r["mode"]): r for r in rows if r["impl"] == "torch"}
-    one = {(r["config"], r["batch"]): r for r in c if r["ranks"] == 1 and r["threads"] == 1}
+    layout = lambda r: (r["config"], r["batch"], r["ranks"], r["threads"])
+    rounds = {}
+    for r in every:
+        rounds.setdefault(layout(r), {})[r["round"]] = r
+    ips = lambda v: "%.0f" % v if v >= 100 else "%.3g" % v  # 3 digits for slow configs
 
     print("| config | batch | ranks x threads | alphanet img/s | GFLOP/s | % of sgemm | "
-          "PyTorch default img/s | PyTorch best img/s | x default | x best |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "PyTorch default img/s | PyTorch best img/s | x default | x best | alphanet img/s by round |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in c:
         total = r["ranks"] * r["threads"]
         d = t.get((r["config"], r["batch"], total, "default"))
@@ -28,20 +37,25 @@ def main(path):
         for p in (d, b):
             if p and [round(m, 3) for m in p["mflops"]] != [round(m, 3) for m in r["mflops"]]:
                 sys.exit("MFLOPs of the PyTorch peer differ from alphanet's: not the same archs")
-        ips = lambda v: "%.0f" % v if v >= 100 else "%.3g" % v  # 3 digits for slow configs
         cell = lambda p: ips(p["images_per_s"]) if p else "-"
         ratio = lambda p: "%.2f" % (r["images_per_s"] / p["images_per_s"]) if p else "-"
-        print("| %s | %d | %d x %d | %s | %.1f | %.0f%% | %s | %s | %s | %s |" % (
+        by_round = " / ".join(ips(q["images_per_s"]) for _, q in sorted(rounds[layout(r)].items()))
+        print("| %s | %d | %d x %d | %s | %.1f | %.0f%% | %s | %s | %s | %s | %s |" % (
             r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], ips(r["images_per_s"]), r["gflops"],
-            100 * r["gflops"] / r["sgemm_gflops"], cell(d), cell(b), ratio(d), ratio(b)))
+            100 * r["gflops"] / r["sgemm_gflops"], cell(d), cell(b), ratio(d), ratio(b), by_round))
 
-    print("\nScaling against twice the 1 rank x 1 thread speed:")
+    print("\nScaling against twice the 1 rank x 1 thread speed of the same round (round by round; median):")
     for r in c:
-        base = one.get((r["config"], r["batch"]))
-        if base and r["ranks"] * r["threads"] == 2:
-            print("  %s batch %d, %d rank(s) x %d thread(s): %.0f%%" % (
+        if r["ranks"] * r["threads"] != 2:
+            continue
+        base = rounds.get((r["config"], r["batch"], 1, 1), {})
+        pct = [100 * q["images_per_s"] / (2 * base[k]["images_per_s"])
+               for k, q in sorted(rounds[layout(r)].items()) if k in base]
+        if pct:
+            print("  %s batch %d, %d rank(s) x %d thread(s): %s; median %.0f%%" % (
                 r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"],
-                100 * r["images_per_s"] / (2 * base["images_per_s"])))
+                " / ".join("%.0f%%" % v for v in pct), sorted(pct)[len(pct) // 2] if len(pct) % 2 else
+                (sorted(pct)[len(pct) // 2 - 1] + sorted(pct)[len(pct) // 2]) / 2))
 
     kinds = list(c[0]["breakdown_ms"]) if c else []
     print("\nTime by kind of work, ms per step (rank 0):")
