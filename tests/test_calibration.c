@@ -3,7 +3,9 @@
  * of that batch (batch statistics), up to the unbiased (calibration) versus biased (training)
  * variance, a factor sqrt(m / (m - 1)) per layer that the tolerance allows for. Calibrating on
  * two batches must give the average of their statistics, so inference then differs from both.
- * Also: calibration does not touch the statistics of BN layers the subnet does not use. */
+ * Also: calibration does not touch the statistics of BN layers the subnet does not use, and an
+ * inference or calibration forward, which keeps no tape, uses well under a training forward's
+ * memory (the logits above check that what it releases is not still in use). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,27 @@ int main(void)
         CHECK(m1 != m2);
     }
     an_net_ws_free(ws);
+    /* memory: the largest subnet's forward in each mode, each in a fresh workspace */
+    {
+        an_arch a;
+        CHECK(an_arch_parse(&net.space, "max", &a) == AN_OK);
+        const an_bn_mode modes[] = {AN_BN_TRAIN, AN_BN_CALIB, AN_BN_INFER};
+        size_t peak[3];
+        for (int k = 0; k < 3; k++) {
+            an_net_ws *w1;
+            CHECK(an_net_ws_create(&w1) == AN_OK);
+            if (modes[k] == AN_BN_CALIB) CHECK(an_calib_begin(w1, &net) == AN_OK);
+            an_fwd_opts o = {.bn = modes[k]};
+            CHECK(an_subnet_forward(w1, &net, &a, x, h, h, n, &o, li) == AN_OK);
+            peak[k] = an_net_ws_fwd_peak(w1);
+            an_net_ws_free(w1);
+        }
+        printf("forward memory of the largest subnet: training %zu B, calibration %zu B, inference %zu B\n", peak[0],
+               peak[1], peak[2]);
+        /* what remains is the largest block's tensors, a good part of the whole on a net this small */
+        CHECK_MSG(peak[1] * 10 < peak[0] * 6, "a calibration forward should use under 0.6 of a training forward's memory");
+        CHECK_MSG(peak[2] * 10 < peak[0] * 6, "an inference forward should use under 0.6 of a training forward's memory");
+    }
     an_supernet_free(&net);
     free(x); free(x2); free(lt); free(li);
     return TEST_SUMMARY();

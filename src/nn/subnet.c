@@ -210,6 +210,8 @@ void an_net_ws_arenas(const an_net_ws *ws, size_t *fwd, size_t *bwd)
     *bwd = arena_total(&ws->bwd);
 }
 
+size_t an_net_ws_fwd_peak(const an_net_ws *ws) { return ws->fwd.peak; }
+
 const float *an_net_ws_stem_output(const an_net_ws *ws, int *c, int *h, int *w)
 {
     if (!ws->valid) return NULL;
@@ -356,8 +358,8 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
             branch = y;
         }
     }
-    /* shortcut and sum */
-    t->out = arena_f(a, (size_t)t->cout * mo);
+    /* shortcut and sum (into the output the caller placed, if it did) */
+    if (!t->out) t->out = arena_f(a, (size_t)t->cout * mo);
     if (!t->out) return AN_ERR_NOMEM;
     if (t->identity) {
         AN_PROF(AN_PROF_MISC, an_add(t->out, branch, t->x, (size_t)t->cout * mo));
@@ -413,10 +415,12 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
     ws->stem_c = cs;
     ws->stem_h = hs;
     ws->s.pre = arena_f(ar, (size_t)cs * ms);
+    const arena_mark before_col = arena_get_mark(ar);
     float *col = arena_f(ar, an_conv2d_col_size(C, n, R, R, 3, s->stem_stride));
     if (!ws->s.pre || !col) goto nomem;
     AN_PROF(AN_PROF_GEMM, an_conv2d_forward(ws->s.pre, ws->xr, P(net, net->p_stem_w), net->params[net->p_stem_w].fan_in,
                                             cs, C, n, R, R, 3, s->stem_stride, col));
+    arena_release(ar, before_col); /* the backward lays out its own columns */
     bn_forward(ws, &ws->s, net, net->p_stem_g, net->p_stem_b, net->bn_stem, cs, ms, 1);
     ws->s_act = ws->s.bn;
     if (!ws->s_act) goto nomem;
@@ -448,7 +452,24 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
                               b->mid_max);
                 goto fail;
             }
+            /* Without a backward to follow (inference, BN calibration) nothing but the block's
+             * output outlives the block: the output is placed first, and what the block
+             * computes above it is released, so the next block reuses that memory while it is
+             * still in cache, and a forward's memory is that of its largest block. */
+            const int keep_tape = o->bn == AN_BN_TRAIN;
+            arena_mark above_out = {0};
+            if (!keep_tape) {
+                t->out = arena_f(ar, (size_t)t->cout * t->ho * t->ho * n);
+                if (!t->out) goto nomem;
+                above_out = arena_get_mark(ar);
+            }
             if ((st = block_forward(ws, net, t, o))) goto nomem;
+            if (!keep_tape) {
+                arena_release(ar, above_out);
+                *t = (blk_tape){.b = t->b, .cin = t->cin, .mid = t->mid, .cout = t->cout, .k = t->k,
+                                .stride = t->stride, .r = t->r, .h = t->h, .ho = t->ho, .pad = t->pad,
+                                .identity = t->identity, .sc_conv = t->sc_conv, .x = t->x, .out = t->out};
+            }
             cur = t->out;
             cin = t->cout;
             hh = t->ho;

@@ -43,6 +43,10 @@ size_t an_net_ws_bytes(const an_net_ws *ws);
 /* The same, split: the forward arena (the tape kept for backward; its size is that of the
  * largest tape so far) and the backward arena (transient gradients and scratch). */
 void an_net_ws_arenas(const an_net_ws *ws, size_t *fwd, size_t *bwd);
+/* The most bytes a forward has used at once in this workspace. A training forward keeps every
+ * block's tensors for the backward; an inference or calibration forward keeps only the block
+ * outputs, so its figure is far lower. */
+size_t an_net_ws_fwd_peak(const an_net_ws *ws);
 
 /* x: [c][h][w][n] with c = space.in_channels. logits: [n][classes], written. */
 an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch *a, const float *x, int h, int w,
