@@ -326,8 +326,32 @@ static void case_dwbn(int c, int n, int h, int wd, int k, int s, int ex, int thr
     an_dwbn_train_forward(&l, ex ? x : NULL, em2, er2, ex ? NULL : x, dp2, da2, dm2, dr2, AN_BN_EPS, work);
     an_dwbn_train_backward(&l, dx2, an_dwconv_view_mut(dw2, K, k), gp2, gp2 + c, gp2 + 2 * c, gp2 + 3 * c, dy,
                            ex ? x : NULL, em2, er2, ex ? NULL : x, dp2, dm2, dr2, work);
+    /* inference (running statistics) and calibration (batch statistics, summed) */
+    const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n;
+    float *run = fa(4 * (size_t)c), *ei = fa(nx), *dpi = fa(ny), *dai = fa(ny), *dai2 = fa(ny), *dac2 = fa(ny);
+    double *sums = calloc(8 * (size_t)c, sizeof(double)); /* layers: e mean, e var, d mean, d var; then the chain's */
+    t_fill(run, 2 * (size_t)c, 35, -0.5f, 0.5f);         /* e, d running means */
+    t_fill(run + 2 * c, 2 * (size_t)c, 36, 0.5f, 1.5f);  /* e, d running variances */
+    if (ex) an_bn_swish_infer_forward(ei, x, run, run + 2 * c, prm, prm + c, c, xlen, AN_BN_EPS);
+    an_dwconv_forward(dpi, ex ? ei : x, wv, K * K, K, c, n, h, wd, k, s);
+    an_bn_swish_infer_forward(dai, dpi, run + c, run + 3 * c, prm + 2 * c, prm + 3 * c, c, ylen, AN_BN_EPS);
+    for (size_t i = 0; i < nwork; i++) work[i] = NAN;
+    an_gemm_set_threads(threads);
+    an_dwbn_infer_forward(&l, ex ? x : NULL, run, run + 2 * c, ex ? NULL : x, dai2, run + c, run + 3 * c, AN_BN_EPS,
+                          work);
+    if (ex) an_bn_stats_accumulate(sums, sums + c, x, c, xlen);
+    an_bn_stats_accumulate(sums + 2 * c, sums + 3 * c, dp, c, ylen);
+    for (size_t i = 0; i < nwork; i++) work[i] = NAN;
+    an_dwbn_calib_forward(&l, ex ? x : NULL, ex ? sums + 4 * c : NULL, ex ? sums + 5 * c : NULL, ex ? NULL : x, dac2,
+                          sums + 6 * c, sums + 7 * c, AN_BN_EPS, work);
     an_gemm_set_threads(1);
     const int shape[8] = {c, n, h, wd, k, s, ex, threads};
+    const int eval_ok = same_bits("inference d_act", dai2, dai, ny, shape) &&
+                        same_bits("calibration d_act", dac2, da, ny, shape) &&
+                        !memcmp(sums, sums + 4 * c, 4 * (size_t)c * sizeof(double));
+    CHECK_MSG(eval_ok, "dwbn chain, inference or calibration (statistics): c %d n %d %d x %d k %d s %d expand %d on %d "
+              "threads differs from its layers", c, n, h, wd, k, s, ex, threads);
+    free(run); free(ei); free(dpi); free(dai); free(dai2); free(dac2); free(sums);
     int ok = same_bits("d_pre", dp2, dp, ny, shape) && same_bits("d_act", da2, da, ny, shape) &&
              same_bits("d mean", dm2, dm, c, shape) && same_bits("d rstd", dr2, dr, c, shape) &&
              same_bits("dx", dx2, dx, nx, shape) && same_bits("dw", dw2, dw, nw, shape) &&

@@ -58,9 +58,26 @@ static inline void affine_of(float mean, float rstd, float gamma, float beta, fl
     *shift = fmaf(-mean, *scale, beta);
 }
 
-/* Batch statistics of one channel and the affine map BN applies with them. */
+/* The affine map BN applies at inference, with running statistics. */
+static inline void infer_affine(float rmean, float rvar, float gamma, float beta, float eps, float *scale,
+                                float *shift)
+{
+    *scale = (float)(gamma / sqrt((double)rvar + eps));
+    *shift = beta - rmean * *scale;
+}
+
+/* Adds a batch's mean and unbiased variance of one channel (from channel_moments) to the sums
+ * calibration averages. */
+static inline void stats_add(double *sum_mean, double *sum_var, double mu, double m2, ptrdiff_t m)
+{
+    *sum_mean += mu;
+    *sum_var += m > 1 ? m2 / (double)(m - 1) : 0.0;
+}
+
+/* Batch statistics of one channel and the affine map BN applies with them; the statistics are
+ * also added to *sum_mean, *sum_var when sum_mean is not NULL (calibration). */
 static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, float eps, float *mean, float *rstd,
-                         float *scale, float *shift)
+                         float *scale, float *shift, double *sum_mean, double *sum_var)
 {
     double mu, m2;
     channel_moments(xc, m, &mu, &m2);
@@ -68,6 +85,7 @@ static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, 
     *mean = (float)mu;
     *rstd = r;
     affine_of(*mean, r, gamma, beta, scale, shift);
+    if (sum_mean) stats_add(sum_mean, sum_var, mu, m2, m);
 }
 
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
@@ -79,7 +97,7 @@ void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, con
         const float *xc = x + ch * m;
         float *yc = y + ch * m;
         float scale, shift;
-        batch_affine(xc, m, gamma[ch], beta[ch], eps, &mean[ch], &rstd[ch], &scale, &shift);
+        batch_affine(xc, m, gamma[ch], beta[ch], eps, &mean[ch], &rstd[ch], &scale, &shift, NULL, NULL);
         for (ptrdiff_t i = 0; i < m; i++) yc[i] = xc[i] * scale + shift;
     }
 }
@@ -121,8 +139,8 @@ void an_bn_infer_forward(float *y, const float *x, const float *rmean, const flo
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
-        const float scale = (float)(gamma[ch] / sqrt((double)rvar[ch] + eps));
-        const float shift = beta[ch] - rmean[ch] * scale;
+        float scale, shift;
+        infer_affine(rmean[ch], rvar[ch], gamma[ch], beta[ch], eps, &scale, &shift);
         const float *xc = x + ch * m;
         float *yc = y + ch * m;
         for (ptrdiff_t i = 0; i < m; i++) yc[i] = xc[i] * scale + shift;
@@ -146,8 +164,7 @@ void an_bn_stats_accumulate(double *sum_mean, double *sum_var, const float *x, i
     for (int ch = 0; ch < c; ch++) {
         double mu, m2;
         channel_moments(x + ch * m, m, &mu, &m2);
-        sum_mean[ch] += mu;
-        sum_var[ch] += m > 1 ? m2 / (double)(m - 1) : 0.0;
+        stats_add(&sum_mean[ch], &sum_var[ch], mu, m2, m);
     }
 }
 
@@ -166,7 +183,23 @@ void an_bn_swish_channel_forward(float *restrict y, float *mean, float *rstd, co
                                  float gamma, float beta, float eps)
 {
     float scale, shift;
-    batch_affine(x, m, gamma, beta, eps, mean, rstd, &scale, &shift);
+    batch_affine(x, m, gamma, beta, eps, mean, rstd, &scale, &shift, NULL, NULL);
+    an_swish_affine(y, x, m, scale, shift);
+}
+
+void an_bn_swish_channel_calib(float *restrict y, double *sum_mean, double *sum_var, const float *restrict x,
+                               ptrdiff_t m, float gamma, float beta, float eps)
+{
+    float mean, rstd, scale, shift;
+    batch_affine(x, m, gamma, beta, eps, &mean, &rstd, &scale, &shift, sum_mean, sum_var);
+    an_swish_affine(y, x, m, scale, shift);
+}
+
+void an_bn_swish_channel_infer(float *restrict y, const float *restrict x, ptrdiff_t m, float rmean, float rvar,
+                               float gamma, float beta, float eps)
+{
+    float scale, shift;
+    infer_affine(rmean, rvar, gamma, beta, eps, &scale, &shift);
     an_swish_affine(y, x, m, scale, shift);
 }
 
@@ -193,11 +226,8 @@ void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, con
 {
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
-    for (int ch = 0; ch < c; ch++) {
-        const float scale = (float)(gamma[ch] / sqrt((double)rvar[ch] + eps));
-        const float shift = beta[ch] - rmean[ch] * scale;
-        an_swish_affine(y + ch * m, x + ch * m, m, scale, shift);
-    }
+    for (int ch = 0; ch < c; ch++)
+        an_bn_swish_channel_infer(y + ch * m, x + ch * m, m, rmean[ch], rvar[ch], gamma[ch], beta[ch], eps);
 }
 
 /* Pass 1 of the backward over [i0, i1): d = dy * swish'(v) with v = x * scale + shift (the

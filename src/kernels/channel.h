@@ -10,8 +10,16 @@
 /* y[0..m) = swish(BN(x)) with the batch statistics of x, which are written to *mean, *rstd. */
 void an_bn_swish_channel_forward(float *restrict y, float *mean, float *rstd, const float *restrict x, ptrdiff_t m,
                                  float gamma, float beta, float eps);
-/* y[0..m) = the same from the statistics the above saved: the same bits again; and, when sg is
- * not NULL, sg[0..m) = the sigmoid of the BN output, for the backward below. */
+/* The same, for BN calibration: the batch's mean and unbiased variance of x are added to
+ * *sum_mean, *sum_var (the bits of an_bn_stats_accumulate; NULL to skip) instead of saved. */
+void an_bn_swish_channel_calib(float *restrict y, double *sum_mean, double *sum_var, const float *restrict x,
+                               ptrdiff_t m, float gamma, float beta, float eps);
+/* y[0..m) = swish(BN(x)) with running statistics (inference; an_bn_swish_infer_forward's bits). */
+void an_bn_swish_channel_infer(float *restrict y, const float *restrict x, ptrdiff_t m, float rmean, float rvar,
+                               float gamma, float beta, float eps);
+/* y[0..m) = swish(BN(x)) from the statistics an_bn_swish_channel_forward saved: the same bits
+ * again; and, when sg is not NULL, sg[0..m) = the sigmoid of the BN output, for the backward
+ * below. */
 void an_bn_swish_channel_apply(float *restrict y, float *restrict sg, const float *restrict x, ptrdiff_t m,
                                float mean, float rstd, float gamma, float beta);
 /* The gradient of the above at x, written to o (or added when accumulate; o NULL to skip);

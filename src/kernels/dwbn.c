@@ -70,6 +70,75 @@ void an_dwbn_train_forward(const an_dwbn *l, const float *e_pre, float *e_mean, 
     }
 }
 
+/* Inference (rmean, rvar: running statistics) or calibration (sum_mean, sum_var, may be NULL):
+ * one BN + swish of a channel, in the form the mode asks for. */
+typedef struct {
+    const float *rmean, *rvar;
+    double *sum_mean, *sum_var;
+} eval_bn;
+
+static void eval_bn_channel(float *y, const float *x, ptrdiff_t m, const eval_bn *b, int ch, float gamma, float beta,
+                            float eps)
+{
+    if (b->rmean)
+        an_bn_swish_channel_infer(y, x, m, b->rmean[ch], b->rvar[ch], gamma, beta, eps);
+    else
+        an_bn_swish_channel_calib(y, b->sum_mean ? &b->sum_mean[ch] : NULL, b->sum_var ? &b->sum_var[ch] : NULL, x, m,
+                                  gamma, beta, eps);
+}
+
+static void eval_forward(const an_dwbn *l, const float *e_pre, const eval_bn *eb, const float *x, float *d_act,
+                         const eval_bn *db, float eps, float *work)
+{
+    const int c = l->c, n = l->n, h = l->h, wd = l->wd, k = l->k, s = l->s;
+    const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
+    const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n, row = row_floats(l);
+    if (k > AN_DW_MAXK) { /* the reference depthwise loops: layer by layer, d_pre and e in work */
+        float *dp = work, *e = work + (size_t)c * ylen;
+        if (e_pre)
+            for (int ch = 0; ch < c; ch++)
+                eval_bn_channel(e + ch * xlen, e_pre + ch * xlen, xlen, eb, ch, l->e_gamma[ch], l->e_beta[ch], eps);
+        an_dwconv_forward(dp, e_pre ? e : x, l->w, l->wcs, l->wrs, c, n, h, wd, k, s);
+        for (int ch = 0; ch < c; ch++)
+            eval_bn_channel(d_act + ch * ylen, dp + ch * ylen, ylen, db, ch, l->d_gamma[ch], l->d_beta[ch], eps);
+        return;
+    }
+    const int nt = an_kernel_threads();
+#pragma omp parallel num_threads(nt) if (fork_for(l, ylen, nt))
+    {
+        /* this thread's rows (an_dwbn_work_floats counts at least these): d_pre, and e */
+        float *dp = work + (size_t)omp_get_thread_num() * row * rows(e_pre != NULL), *e = dp + row;
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < c; ch++) {
+            const float *in = e, *pf = NULL;
+            if (e_pre) {
+                eval_bn_channel(e, e_pre + ch * xlen, xlen, eb, ch, l->e_gamma[ch], l->e_beta[ch], eps);
+            } else {
+                in = x + ch * xlen;
+                pf = ch + 1 < c ? in + xlen : NULL;
+            }
+            an_dw_channel_forward(dp, in, l->w + ch * l->wcs, l->wrs, n, h, wd, k, s, pf);
+            eval_bn_channel(d_act + ch * ylen, dp, ylen, db, ch, l->d_gamma[ch], l->d_beta[ch], eps);
+        }
+    }
+}
+
+void an_dwbn_infer_forward(const an_dwbn *l, const float *e_pre, const float *e_rmean, const float *e_rvar,
+                           const float *x, float *d_act, const float *d_rmean, const float *d_rvar, float eps,
+                           float *work)
+{
+    const eval_bn eb = {.rmean = e_rmean, .rvar = e_rvar}, db = {.rmean = d_rmean, .rvar = d_rvar};
+    eval_forward(l, e_pre, &eb, x, d_act, &db, eps, work);
+}
+
+void an_dwbn_calib_forward(const an_dwbn *l, const float *e_pre, double *e_sum_mean, double *e_sum_var,
+                           const float *x, float *d_act, double *d_sum_mean, double *d_sum_var, float eps, float *work)
+{
+    const eval_bn eb = {.sum_mean = e_sum_mean, .sum_var = e_sum_var},
+                  db = {.sum_mean = d_sum_mean, .sum_var = d_sum_var};
+    eval_forward(l, e_pre, &eb, x, d_act, &db, eps, work);
+}
+
 void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_gamma, float *de_beta, float *dd_gamma,
                             float *dd_beta, const float *dy, const float *e_pre, const float *e_mean,
                             const float *e_rstd, const float *x, const float *d_pre, const float *d_mean,

@@ -148,7 +148,6 @@ typedef struct {
     int cin, mid, cout, k, stride, r, h, ho, pad, identity, sc_conv;
     float *x;                   /* block input [cin][h][h][n] */
     bn_tape e;                  /* expand (when present) */
-    float *e_act;               /* depthwise input: swish(e.bn) or x (NULL in training: dwbn.h) */
     bn_tape d;
     float *d_act;               /* swish(d.bn) */
     float *se_out, *se_cache;   /* SE output (= d_act when no SE) */
@@ -224,6 +223,13 @@ const float *an_net_ws_stem_output(const an_net_ws *ws, int *c, int *h, int *w)
 
 static const float *P(const an_supernet *net, int idx) { return net->w + net->params[idx].offset; }
 
+/* Counts one more calibration batch for BN layer bnidx, of c channels. */
+static void calib_count(an_net_ws *ws, int bnidx, int c)
+{
+    ws->cal_count[bnidx] += 1.0;
+    ws->cal_count[ws->cal_nbn + bnidx] += c; /* channels, summed per batch (reducible) */
+}
+
 /* conv output `pre` [c][m] -> BN (-> swish when `act`) -> t->bn, statistics per mode */
 static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg, int pb, int bnidx, int c, ptrdiff_t m,
                        int act)
@@ -252,8 +258,7 @@ static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg
     if (ws->mode == AN_BN_CALIB && ws->cal_mean) {
         const an_bn_buf *b = &net->bn[bnidx];
         AN_PROF(AN_PROF_NORM, an_bn_stats_accumulate(ws->cal_mean + b->offset, ws->cal_var + b->offset, t->pre, c, m));
-        ws->cal_count[bnidx] += 1.0;
-        ws->cal_count[ws->cal_nbn + bnidx] += c; /* channels, summed per batch (reducible) */
+        calib_count(ws, bnidx, c);
     }
 }
 
@@ -307,22 +312,33 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
                                                       b->has_expand ? NULL : t->x, t->d.pre, t->d.bn, t->d.mean,
                                                       t->d.rstd, AN_BN_EPS, work));
         arena_release(a, mark);
-        t->e_act = b->has_expand ? NULL : t->x;
         t->d_act = t->d.bn;
-    } else {
-        if (b->has_expand) {
-            bn_forward(ws, &t->e, net, b->p_ex_g, b->p_ex_b, b->bn_ex, t->mid, m, 1);
-            t->e_act = t->e.bn;
+    } else { /* inference or BN calibration: the same chain, keeping only d_act */
+        t->d.bn = arena_f(a, (size_t)t->mid * mo);
+        const arena_mark mark = arena_get_mark(a);
+        float *work = arena_f(a, an_dwbn_work_floats(&l, b->has_expand));
+        if (!t->d.bn || !work) return AN_ERR_NOMEM;
+        const an_bn_buf *be = b->has_expand ? &net->bn[b->bn_ex] : NULL, *bd = &net->bn[b->bn_dw];
+        if (ws->mode == AN_BN_INFER) {
+            AN_PROF(AN_PROF_DWCONV,
+                    an_dwbn_infer_forward(&l, b->has_expand ? t->e.pre : NULL, be ? net->bn_mean + be->offset : NULL,
+                                          be ? net->bn_var + be->offset : NULL, b->has_expand ? NULL : t->x, t->d.bn,
+                                          net->bn_mean + bd->offset, net->bn_var + bd->offset, AN_BN_EPS, work));
         } else {
-            t->e_act = t->x;
+            const int sums = ws->cal_mean != NULL;
+            AN_PROF(AN_PROF_DWCONV,
+                    an_dwbn_calib_forward(&l, b->has_expand ? t->e.pre : NULL,
+                                          sums && be ? ws->cal_mean + be->offset : NULL,
+                                          sums && be ? ws->cal_var + be->offset : NULL, b->has_expand ? NULL : t->x,
+                                          t->d.bn, sums ? ws->cal_mean + bd->offset : NULL,
+                                          sums ? ws->cal_var + bd->offset : NULL, AN_BN_EPS, work));
+            if (sums) {
+                if (be) calib_count(ws, b->bn_ex, t->mid);
+                calib_count(ws, b->bn_dw, t->mid);
+            }
         }
-        t->d.pre = arena_f(a, (size_t)t->mid * mo);
-        if (!t->e_act || !t->d.pre) return AN_ERR_NOMEM;
-        AN_PROF(AN_PROF_DWCONV,
-                an_dwconv_forward(t->d.pre, t->e_act, l.w, l.wcs, l.wrs, t->mid, n, h, h, t->k, t->stride));
-        bn_forward(ws, &t->d, net, b->p_dw_g, b->p_dw_b, b->bn_dw, t->mid, mo, 1);
+        arena_release(a, mark);
         t->d_act = t->d.bn;
-        if (!t->d_act) return AN_ERR_NOMEM;
     }
     /* squeeze-and-excitation */
     if (b->se) {

@@ -1,4 +1,5 @@
-/* dwbn.h - the middle of an inverted residual block, channel by channel, in training mode:
+/* dwbn.h - the middle of an inverted residual block, channel by channel (training; also
+ * inference and BN calibration, which keep nothing but d_act):
  *
  *   e = swish(BN_e(e_pre))  ->  d_pre = depthwise(e)  ->  d_act = swish(BN_d(d_pre))
  *
@@ -28,7 +29,7 @@ typedef struct {
     const float *d_gamma, *d_beta; /* BN_d */
 } an_dwbn;
 
-/* Floats of work memory the forward and the backward need: a few channel rows per thread of
+/* Floats of work memory the forwards and the backward need: a few channel rows per thread of
  * an_kernel_threads() (whole tensors for kernels larger than 7, which take the reference loops).
  * The thread count must not change between this and the calls. k must be odd (as in dwconv.h). */
 size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand);
@@ -37,6 +38,19 @@ size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand);
  * without the expansion (NULL with it). */
 void an_dwbn_train_forward(const an_dwbn *l, const float *e_pre, float *e_mean, float *e_rstd, const float *x,
                            float *d_pre, float *d_act, float *d_mean, float *d_rstd, float eps, float *work);
+
+/* Inference, with running statistics (BN_e's only with e_pre): writes d_act; e and d_pre stay
+ * in the per-thread rows of work. The bits of an_bn_swish_infer_forward, an_dwconv_forward and
+ * an_bn_swish_infer_forward one after another. */
+void an_dwbn_infer_forward(const an_dwbn *l, const float *e_pre, const float *e_rmean, const float *e_rvar,
+                           const float *x, float *d_act, const float *d_rmean, const float *d_rvar, float eps,
+                           float *work);
+
+/* BN calibration: as the training forward (batch statistics), but writes only d_act, and adds
+ * each channel's batch mean and unbiased variance of e_pre and of d_pre to the sums (the bits of
+ * an_bn_stats_accumulate; each pair NULL to skip). */
+void an_dwbn_calib_forward(const an_dwbn *l, const float *e_pre, double *e_sum_mean, double *e_sum_var,
+                           const float *x, float *d_act, double *d_sum_mean, double *d_sum_var, float eps, float *work);
 
 /* From dy, the gradient at d_act: writes dx, the gradient at e_pre (or at x without the
  * expansion); adds the gradients of the depthwise kernel (dw, same view as l->w) and of the
