@@ -5,7 +5,8 @@
 # one table with the ratios, pair by pair. Run it on an otherwise idle machine.
 # alphanet's three layouts of a batch size are run ROUNDS times, interleaved (1 x 1, 1 x 2, 2 x 1,
 # 1 x 1, ...): on a shared host whose speed drifts over minutes, the scaling is then taken round
-# by round, between runs a minute apart, and the table shows the median round.
+# by round, between runs a minute apart (with its median over the rounds). PyTorch runs next to
+# the first round, and the table's ratios use that round; a column lists every round.
 #   bash jobs/bench_step.sh                      default config, batch 64 and 256, + ImageNet batch 16
 #   QUICK=1 bash jobs/bench_step.sh              batch 64 only, no ImageNet
 #   STEPS=10 IMAGENET_STEPS=3 ROUNDS=3 ALPHANET_BIN=build/alphanet OUT=bench-step.jsonl bash jobs/bench_step.sh
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 bin="${ALPHANET_BIN:-build/alphanet}"
 py=/usr/bin/python3
 steps="${STEPS:-10}" isteps="${IMAGENET_STEPS:-3}" rounds="${ROUNDS:-3}"
-case "$rounds" in '' | *[!0-9]* | 0) echo "ROUNDS must be a positive integer, not '$rounds'" >&2; exit 2 ;; esac
+case "$rounds" in '' | *[!0-9]* | 0*) echo "ROUNDS must be a positive integer, not '$rounds'" >&2; exit 2 ;; esac
 out="${OUT:-bench-step.jsonl}"
 mpi=(mpirun --oversubscribe --bind-to none)
 [ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)

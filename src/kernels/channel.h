@@ -11,7 +11,7 @@
 void an_bn_swish_channel_forward(float *restrict y, float *mean, float *rstd, const float *restrict x, ptrdiff_t m,
                                  float gamma, float beta, float eps);
 /* The same, for BN calibration: the batch's mean and unbiased variance of x are added to
- * *sum_mean, *sum_var (the bits of an_bn_stats_accumulate; NULL to skip) instead of saved. */
+ * *sum_mean, *sum_var (the bits of an_bn_stats_accumulate; both NULL to skip) instead of saved. */
 void an_bn_swish_channel_calib(float *restrict y, double *sum_mean, double *sum_var, const float *restrict x,
                                ptrdiff_t m, float gamma, float beta, float eps);
 /* y[0..m) = swish(BN(x)) with running statistics (inference; an_bn_swish_infer_forward's bits). */

@@ -16,16 +16,18 @@
 /* One channel row of the input (xlen >= the output's), in whole cache lines. */
 static ptrdiff_t row_floats(const an_dwbn *l) { return ((ptrdiff_t)l->h * l->wd * l->n + 15) / 16 * 16; }
 
-/* Rows per thread: with the expansion, e (the forward uses only this one), the gradient at d_pre
- * (in place of dy * swish'), the gradient at e, and the sigmoids computed with e, which BN_e's
- * backward needs again; without it only the gradient at d_pre (the depthwise reads x and writes
- * dx directly). */
+/* Rows per thread: with the expansion, e (the training forward uses only this one), the
+ * gradient at d_pre (in place of dy * swish'), the gradient at e, and the sigmoids computed with
+ * e, which BN_e's backward needs again; without it only the gradient at d_pre (the depthwise
+ * reads x and writes dx directly). The inference and calibration forwards use the first two (or
+ * the one) for d_pre and e. */
 static int rows(int has_expand) { return has_expand ? 4 : 1; }
 
 size_t an_dwbn_work_floats(const an_dwbn *l, int has_expand)
 {
     assert(l->k % 2 == 1); /* then an output channel is no longer than an input one */
-    if (l->k > AN_DW_MAXK) { /* whole tensors: e, and the gradients at d_pre and at e */
+    if (l->k > AN_DW_MAXK) { /* whole tensors: e, and the gradients at d_pre and at e (the
+                                 * inference and calibration forwards: d_pre and e) */
         const int ho = an_conv_out(l->h, l->k, l->s), wo = an_conv_out(l->wd, l->k, l->s);
         return (size_t)l->c * l->n * ((size_t)ho * wo + (has_expand ? 2 * (size_t)l->h * l->wd : 0));
     }
@@ -93,17 +95,20 @@ static void eval_forward(const an_dwbn *l, const float *e_pre, const eval_bn *eb
     const int c = l->c, n = l->n, h = l->h, wd = l->wd, k = l->k, s = l->s;
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
     const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n, row = row_floats(l);
+    const int nt = an_kernel_threads();
     if (k > AN_DW_MAXK) { /* the reference depthwise loops: layer by layer, d_pre and e in work */
         float *dp = work, *e = work + (size_t)c * ylen;
-        if (e_pre)
+        if (e_pre) {
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * xlen >= AN_PAR_MIN_WORK)
             for (int ch = 0; ch < c; ch++)
                 eval_bn_channel(e + ch * xlen, e_pre + ch * xlen, xlen, eb, ch, l->e_gamma[ch], l->e_beta[ch], eps);
+        }
         an_dwconv_forward(dp, e_pre ? e : x, l->w, l->wcs, l->wrs, c, n, h, wd, k, s);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * ylen >= AN_PAR_MIN_WORK)
         for (int ch = 0; ch < c; ch++)
             eval_bn_channel(d_act + ch * ylen, dp + ch * ylen, ylen, db, ch, l->d_gamma[ch], l->d_beta[ch], eps);
         return;
     }
-    const int nt = an_kernel_threads();
 #pragma omp parallel num_threads(nt) if (fork_for(l, ylen, nt))
     {
         /* this thread's rows (an_dwbn_work_floats counts at least these): d_pre, and e */
@@ -127,6 +132,7 @@ void an_dwbn_infer_forward(const an_dwbn *l, const float *e_pre, const float *e_
                            const float *x, float *d_act, const float *d_rmean, const float *d_rvar, float eps,
                            float *work)
 {
+    assert(d_rmean && d_rvar && (!e_pre || (e_rmean && e_rvar))); /* NULL would mean batch statistics */
     const eval_bn eb = {.rmean = e_rmean, .rvar = e_rvar}, db = {.rmean = d_rmean, .rvar = d_rvar};
     eval_forward(l, e_pre, &eb, x, d_act, &db, eps, work);
 }

@@ -7,6 +7,8 @@
  * Every intermediate the backward needs is kept on the tape (an arena of float buffers), except
  * in training the expansion's activation swish(BN(expand)): the expansion BN, the depthwise and
  * its BN run as one chain per channel (kernels/dwbn.h), which computes it again in the backward.
+ * Inference and BN calibration run the same chain, writing only its output, and keep no tape:
+ * each block's intermediates are released when the block ends.
  * The backward walks the blocks in reverse with a second, stack-like arena for gradients of
  * activations, released block by block.
  */
@@ -471,7 +473,8 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
             /* Without a backward to follow (inference, BN calibration) nothing but the block's
              * output outlives the block: the output is placed first, and what the block
              * computes above it is released, so the next block reuses that memory while it is
-             * still in cache, and a forward's memory is that of its largest block. */
+             * still in cache; a forward then holds the block outputs (and the stem's and the
+             * head's tensors) plus the largest block's intermediates. */
             const int keep_tape = o->bn == AN_BN_TRAIN;
             arena_mark above_out = {0};
             if (!keep_tape) {
