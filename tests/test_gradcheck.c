@@ -418,6 +418,45 @@ static void bn_moments_accuracy(void)
     free(x);
 }
 
+/* BN with the residual added as it writes (the projection BN of a block): the bits of BN then
+ * an_add, in training and inference, with the residual a separate tensor or the output itself
+ * (the shortcut convolution's output), on 1 and 2 threads, lengths with a scalar tail. */
+static void bn_add_bits(void)
+{
+    const int c = 6;
+    const ptrdiff_t m = 16 * 41 + 7;
+    const size_t nn = (size_t)c * m;
+    float *x = fa(nn), *r = fa(nn), *prm = fa(4 * (size_t)c), *ref = fa(nn), *y = fa(nn), *mean = fa(c), *rstd = fa(c),
+          *mean2 = fa(c), *rstd2 = fa(c);
+    t_fill(x, nn, 41, -2, 3);
+    t_fill(r, nn, 42, -1, 1);
+    t_fill(prm, 2 * (size_t)c, 43, 0.5f, 1.5f);        /* gamma, beta */
+    t_fill(prm + 2 * c, 2 * (size_t)c, 44, 0.5f, 1.5f); /* running mean, variance */
+    for (int threads = 1; threads <= 2; threads++) {
+        an_gemm_set_threads(threads);
+        for (int infer = 0; infer <= 1; infer++)
+            for (int in_place = 0; in_place <= 1; in_place++) {
+                if (infer) an_bn_infer_forward(ref, x, prm + 2 * c, prm + 3 * c, prm, prm + c, c, m, AN_BN_EPS);
+                else an_bn_train_forward(ref, mean, rstd, x, prm, prm + c, c, m, AN_BN_EPS);
+                an_add(ref, ref, r, nn);
+                const float *res = r;
+                if (in_place) {
+                    memcpy(y, r, nn * sizeof(float));
+                    res = y;
+                }
+                if (infer) an_bn_infer_forward_add(y, x, res, prm + 2 * c, prm + 3 * c, prm, prm + c, c, m, AN_BN_EPS);
+                else an_bn_train_forward_add(y, mean2, rstd2, x, res, prm, prm + c, c, m, AN_BN_EPS);
+                CHECK_MSG(!memcmp(y, ref, nn * sizeof(float)) &&
+                              (infer || (!memcmp(mean, mean2, c * sizeof(float)) &&
+                                         !memcmp(rstd, rstd2, c * sizeof(float)))),
+                          "BN + residual (%s, %s, %d threads) differs from BN then add", infer ? "inference" : "training",
+                          in_place ? "in place" : "separate", threads);
+            }
+    }
+    an_gemm_set_threads(1);
+    free(x); free(r); free(prm); free(ref); free(y); free(mean); free(rstd); free(mean2); free(rstd2);
+}
+
 static void case_bn(void)
 {
     op o = {.name = "bn_train", .fwd = bn_f, .bwd = bn_b, .p = {5, 3 * 7 * 5}};
@@ -736,6 +775,7 @@ int main(void)
     dwconv_sweep();
     dwbn_sweep();
     case_bn();
+    bn_add_bits();
     bn_moments_accuracy();
     case_bn_swish(5, 3 * 7 * 5);
     case_bn_swish(3, 9);

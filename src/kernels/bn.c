@@ -88,18 +88,43 @@ static void batch_affine(const float *xc, ptrdiff_t m, float gamma, float beta, 
     if (sum_mean) stats_add(sum_mean, sum_var, mu, m2, m);
 }
 
-void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
-                         const float *beta, int c, ptrdiff_t m, float eps)
+/* y[i] = x[i] * scale + shift (one rounding), then + r[i] when r is not NULL (a second
+ * rounding: the bits of the normalised value added afterwards). r may be y. */
+static void affine_add(float *y, const float *restrict x, const float *r, ptrdiff_t m, float scale, float shift)
+{
+    const an_v16 vs = an_vset16(scale), vb = an_vset16(shift);
+    ptrdiff_t i = 0;
+    if (r) {
+        for (; i + 16 <= m; i += 16) an_vstore16(y + i, an_vfma16(an_vload16(x + i), vs, vb) + an_vload16(r + i));
+        for (; i < m; i++) y[i] = fmaf(x[i], scale, shift) + r[i];
+    } else {
+        for (; i + 16 <= m; i += 16) an_vstore16(y + i, an_vfma16(an_vload16(x + i), vs, vb));
+        for (; i < m; i++) y[i] = fmaf(x[i], scale, shift);
+    }
+}
+
+static void train_forward(float *y, float *mean, float *rstd, const float *x, const float *r, const float *gamma,
+                          const float *beta, int c, ptrdiff_t m, float eps)
 {
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
-        const float *xc = x + ch * m;
-        float *yc = y + ch * m;
         float scale, shift;
-        batch_affine(xc, m, gamma[ch], beta[ch], eps, &mean[ch], &rstd[ch], &scale, &shift, NULL, NULL);
-        for (ptrdiff_t i = 0; i < m; i++) yc[i] = xc[i] * scale + shift;
+        batch_affine(x + ch * m, m, gamma[ch], beta[ch], eps, &mean[ch], &rstd[ch], &scale, &shift, NULL, NULL);
+        affine_add(y + ch * m, x + ch * m, r ? r + ch * m : NULL, m, scale, shift);
     }
+}
+
+void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                         const float *beta, int c, ptrdiff_t m, float eps)
+{
+    train_forward(y, mean, rstd, x, NULL, gamma, beta, c, m, eps);
+}
+
+void an_bn_train_forward_add(float *y, float *mean, float *rstd, const float *x, const float *r, const float *gamma,
+                             const float *beta, int c, ptrdiff_t m, float eps)
+{
+    train_forward(y, mean, rstd, x, r, gamma, beta, c, m, eps);
 }
 
 void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
@@ -133,18 +158,28 @@ void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *d
     }
 }
 
-void an_bn_infer_forward(float *y, const float *x, const float *rmean, const float *rvar,
-                         const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
+static void infer_forward(float *y, const float *x, const float *r, const float *rmean, const float *rvar,
+                          const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
 {
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         float scale, shift;
         infer_affine(rmean[ch], rvar[ch], gamma[ch], beta[ch], eps, &scale, &shift);
-        const float *xc = x + ch * m;
-        float *yc = y + ch * m;
-        for (ptrdiff_t i = 0; i < m; i++) yc[i] = xc[i] * scale + shift;
+        affine_add(y + ch * m, x + ch * m, r ? r + ch * m : NULL, m, scale, shift);
     }
+}
+
+void an_bn_infer_forward(float *y, const float *x, const float *rmean, const float *rvar,
+                         const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
+{
+    infer_forward(y, x, NULL, rmean, rvar, gamma, beta, c, m, eps);
+}
+
+void an_bn_infer_forward_add(float *y, const float *x, const float *r, const float *rmean, const float *rvar,
+                             const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
+{
+    infer_forward(y, x, r, rmean, rvar, gamma, beta, c, m, eps);
 }
 
 void an_bn_batch_stats(float *mean, float *var, const float *x, int c, ptrdiff_t m)

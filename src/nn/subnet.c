@@ -232,12 +232,14 @@ static void calib_count(an_net_ws *ws, int bnidx, int c)
     ws->cal_count[ws->cal_nbn + bnidx] += c; /* channels, summed per batch (reducible) */
 }
 
-/* conv output `pre` [c][m] -> BN (-> swish when `act`) -> t->bn, statistics per mode */
-static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg, int pb, int bnidx, int c, ptrdiff_t m,
-                       int act)
+/* conv output `pre` [c][m] -> BN (-> swish when `act`) -> t->bn, statistics per mode. Without
+ * the swish, the output may be given (out, else a new buffer) and a residual r added to it as
+ * it is written (r may be out; NULL: none). */
+static void bn_forward_to(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg, int pb, int bnidx, int c,
+                          ptrdiff_t m, int act, float *out, const float *r)
 {
     arena *a = &ws->fwd;
-    t->bn = arena_f(a, (size_t)c * m);
+    t->bn = out ? out : arena_f(a, (size_t)c * m);
     if (!t->bn) return;
     const float *gamma = P(net, pg), *beta = P(net, pb);
     if (ws->mode == AN_BN_INFER) {
@@ -246,8 +248,8 @@ static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg
             AN_PROF(AN_PROF_NORM, an_bn_swish_infer_forward(t->bn, t->pre, net->bn_mean + b->offset,
                                                             net->bn_var + b->offset, gamma, beta, c, m, AN_BN_EPS));
         else
-            AN_PROF(AN_PROF_NORM, an_bn_infer_forward(t->bn, t->pre, net->bn_mean + b->offset, net->bn_var + b->offset,
-                                                      gamma, beta, c, m, AN_BN_EPS));
+            AN_PROF(AN_PROF_NORM, an_bn_infer_forward_add(t->bn, t->pre, r, net->bn_mean + b->offset,
+                                                          net->bn_var + b->offset, gamma, beta, c, m, AN_BN_EPS));
         return;
     }
     t->mean = arena_f(a, (size_t)c);
@@ -256,12 +258,19 @@ static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg
     if (act)
         AN_PROF(AN_PROF_NORM, an_bn_swish_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS));
     else
-        AN_PROF(AN_PROF_NORM, an_bn_train_forward(t->bn, t->mean, t->rstd, t->pre, gamma, beta, c, m, AN_BN_EPS));
+        AN_PROF(AN_PROF_NORM,
+                an_bn_train_forward_add(t->bn, t->mean, t->rstd, t->pre, r, gamma, beta, c, m, AN_BN_EPS));
     if (ws->mode == AN_BN_CALIB && ws->cal_mean) {
         const an_bn_buf *b = &net->bn[bnidx];
         AN_PROF(AN_PROF_NORM, an_bn_stats_accumulate(ws->cal_mean + b->offset, ws->cal_var + b->offset, t->pre, c, m));
         calib_count(ws, bnidx, c);
     }
+}
+
+static void bn_forward(an_net_ws *ws, bn_tape *t, const an_supernet *net, int pg, int pb, int bnidx, int c, ptrdiff_t m,
+                       int act)
+{
+    bn_forward_to(ws, t, net, pg, pb, bnidx, c, m, act, NULL, NULL);
 }
 
 static float *swish_new(arena *a, const float *x, size_t count)
@@ -357,46 +366,41 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
     t->p.pre = arena_f(a, (size_t)t->cout * mo);
     if (!t->p.pre) return AN_ERR_NOMEM;
     AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->p.pre, t->se_out, P(net, b->p_pr_w), b->mid_max, t->cout, t->mid, mo));
-    bn_forward(ws, &t->p, net, b->p_pr_g, b->p_pr_b, b->bn_pr, t->cout, mo, 0);
-    if (!t->p.bn) return AN_ERR_NOMEM;
-    float *branch = t->p.bn;
     /* drop-connect: identity blocks of the last two stages, largest subnet only */
     t->dc_mask = NULL;
-    if (o->drop_connect > 0 && t->identity && b->stage >= net->space.nstages - 2) {
-        const float rate = o->drop_connect * (float)b->global / (float)net->nblocks;
-        if (rate > 0) {
-            t->dc_keep = 1.0f - rate;
-            t->dc_mask = arena_raw(a, (size_t)n);
-            float *y = arena_f(a, (size_t)t->cout * mo);
-            if (!t->dc_mask || !y) return AN_ERR_NOMEM;
-            const uint64_t stream = stream_of(o->step, AN_STREAM_DROP_CONNECT(b->global));
-            for (int j = 0; j < n; j++)
-                t->dc_mask[j] = an_hash_uniform(o->seed, stream, (uint64_t)(o->sample0 + j)) < t->dc_keep;
-            an_drop_connect_forward(y, branch, t->dc_mask, t->cout, n, ho * ho, t->dc_keep);
-            branch = y;
-        }
-    }
-    /* shortcut and sum (into the output the caller placed, if it did) */
-    if (!t->out) t->out = arena_f(a, (size_t)t->cout * mo);
+    const float rate = o->drop_connect > 0 && t->identity && b->stage >= net->space.nstages - 2
+                           ? o->drop_connect * (float)b->global / (float)net->nblocks
+                           : 0.0f;
+    if (!t->out) t->out = arena_f(a, (size_t)t->cout * mo); /* unless the caller placed it */
     if (!t->out) return AN_ERR_NOMEM;
-    if (t->identity) {
-        AN_PROF(AN_PROF_MISC, an_add(t->out, branch, t->x, (size_t)t->cout * mo));
-        return AN_OK;
+    if (!(rate > 0)) { /* the shortcut first; the projection's BN adds itself to it as it writes the output */
+        const float *sc = t->x;
+        t->pooled = NULL;
+        if (!t->identity && t->stride == 2) {
+            t->pooled = arena_f(a, (size_t)t->cin * mo);
+            if (!t->pooled) return AN_ERR_NOMEM;
+            AN_PROF(AN_PROF_MISC, an_avgpool2_forward(t->pooled, t->x, t->cin, n, h, h, t->pad));
+            sc = t->pooled;
+        }
+        if (t->sc_conv) {
+            AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->out, sc, P(net, b->p_sc_w), b->in_max, t->cout, t->cin, mo));
+            sc = t->out;
+        }
+        bn_forward_to(ws, &t->p, net, b->p_pr_g, b->p_pr_b, b->bn_pr, t->cout, mo, 0, t->out, sc);
+        return t->p.bn ? AN_OK : AN_ERR_NOMEM;
     }
-    const float *sc_in = t->x;
-    t->pooled = NULL;
-    if (t->stride == 2) {
-        t->pooled = arena_f(a, (size_t)t->cin * mo);
-        if (!t->pooled) return AN_ERR_NOMEM;
-        AN_PROF(AN_PROF_MISC, an_avgpool2_forward(t->pooled, t->x, t->cin, n, h, h, t->pad));
-        sc_in = t->pooled;
-    }
-    if (t->sc_conv) {
-        AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->out, sc_in, P(net, b->p_sc_w), b->in_max, t->cout, t->cin, mo));
-        AN_PROF(AN_PROF_MISC, an_add_inplace(t->out, branch, (size_t)t->cout * mo));
-    } else {
-        AN_PROF(AN_PROF_MISC, an_add(t->out, branch, sc_in, (size_t)t->cout * mo));
-    }
+    /* dropping the branch of some samples (an identity block, so the shortcut is x): BN, the
+     * mask, then the sum */
+    bn_forward(ws, &t->p, net, b->p_pr_g, b->p_pr_b, b->bn_pr, t->cout, mo, 0);
+    t->dc_keep = 1.0f - rate;
+    t->dc_mask = arena_raw(a, (size_t)n);
+    float *dropped = arena_f(a, (size_t)t->cout * mo);
+    if (!t->p.bn || !t->dc_mask || !dropped) return AN_ERR_NOMEM;
+    const uint64_t stream = stream_of(o->step, AN_STREAM_DROP_CONNECT(b->global));
+    for (int j = 0; j < n; j++)
+        t->dc_mask[j] = an_hash_uniform(o->seed, stream, (uint64_t)(o->sample0 + j)) < t->dc_keep;
+    an_drop_connect_forward(dropped, t->p.bn, t->dc_mask, t->cout, n, ho * ho, t->dc_keep);
+    AN_PROF(AN_PROF_MISC, an_add(t->out, dropped, t->x, (size_t)t->cout * mo));
     return AN_OK;
 }
 

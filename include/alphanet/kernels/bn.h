@@ -16,6 +16,10 @@
 /* y [c][m] = gamma * (x - mean) * rstd + beta; mean [c], rstd [c] are written (saved for backward). */
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                          const float *beta, int c, ptrdiff_t m, float eps);
+/* y = the same + r: a residual added as BN writes its output (r a tensor of y's shape, which
+ * may be y itself). The bits of an_bn_train_forward followed by an_add. */
+void an_bn_train_forward_add(float *y, float *mean, float *rstd, const float *x, const float *r, const float *gamma,
+                             const float *beta, int c, ptrdiff_t m, float eps);
 /* dx += (NULL to skip), dgamma += , dbeta += , given the forward's x, mean and rstd. */
 void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                           const float *mean, const float *rstd, const float *gamma, int c, ptrdiff_t m);
@@ -36,6 +40,9 @@ void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, con
 /* Inference: y = gamma * (x - rmean) / sqrt(rvar + eps) + beta. */
 void an_bn_infer_forward(float *y, const float *x, const float *rmean, const float *rvar,
                          const float *gamma, const float *beta, int c, ptrdiff_t m, float eps);
+/* The same + r (as an_bn_train_forward_add). */
+void an_bn_infer_forward_add(float *y, const float *x, const float *r, const float *rmean, const float *rvar,
+                             const float *gamma, const float *beta, int c, ptrdiff_t m, float eps);
 
 /* Calibration statistics of one batch: per channel mean and variance (unbiased, divisor m - 1,
  * as PyTorch's running_var). The calibrated running statistics are the equal-weight average of
