@@ -351,12 +351,12 @@ static void test_bn_train(const char *cs)
     cmp("bn_train", cs, "mean", mean, meanr, c, RT_TIGHT);
     cmp("bn_train", cs, "rstd", rstd, rstdr, c, RT_TIGHT);
     float *dx = falloc(nx, acc0), *dg = falloc(c_full, acc0), *db = falloc(c_full, acc0);
-    an_bn_train_backward(dx, dg, db, dy, x, mean, rstd, gamma, c, m);
+    an_bn_train_backward(dx, 1, dg, db, dy, x, mean, rstd, gamma, c, m);
     cmp_acc("bn_train", cs, "dx", dx, dxr, nx, acc0, RT_TIGHT);
     cmp_acc("bn_train", cs, "dgamma", dg, dgr, c_full, acc0, RT_TIGHT);
     cmp_acc("bn_train", cs, "dbeta", db, dbr, c_full, acc0, RT_TIGHT);
     for (int i = 0; i < c_full; i++) dg[i] = db[i] = acc0;
-    an_bn_train_backward(NULL, dg, db, dy, x, mean, rstd, gamma, c, m);
+    an_bn_train_backward(NULL, 0, dg, db, dy, x, mean, rstd, gamma, c, m);
     cmp_acc("bn_train", cs, "dgamma (dx NULL)", dg, dgr, c_full, acc0, RT_TIGHT);
     cmp_acc("bn_train", cs, "dbeta (dx NULL)", db, dbr, c_full, acc0, RT_TIGHT);
     free(y); free(mean); free(rstd); free(dx); free(dg); free(db);

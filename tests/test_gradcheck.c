@@ -387,7 +387,7 @@ static void bn_f(op *o)
 }
 static void bn_b(op *o)
 {
-    an_bn_train_backward(o->in[0].g, o->in[1].g, o->in[2].g, o->dy, o->in[0].v, o->ws, o->ws2, o->in[1].v, o->p[0],
+    an_bn_train_backward(o->in[0].g, 1, o->in[1].g, o->in[2].g, o->dy, o->in[0].v, o->ws, o->ws2, o->in[1].v, o->p[0],
                          o->p[1]);
 }
 /* Batch statistics over a long channel against a two-pass double reference: a large mean
@@ -457,6 +457,29 @@ static void bn_add_bits(void)
     free(x); free(r); free(prm); free(ref); free(y); free(mean); free(rstd); free(mean2); free(rstd2);
 }
 
+/* The BN backward writing its input gradient (accumulate 0, into memory full of NaN) gives the
+ * bits of adding it to zeros. */
+static void bn_backward_write(void)
+{
+    const int c = 5;
+    const ptrdiff_t m = 16 * 9 + 3;
+    const size_t nn = (size_t)c * m;
+    float *x = fa(nn), *dy = fa(nn), *g = fa(c), *b = fa(c), *y = fa(nn), *mean = fa(c), *rstd = fa(c);
+    float *dxa = fa(nn), *dxw = fa(nn), *pa = fa(2 * (size_t)c), *pw = fa(2 * (size_t)c);
+    t_fill(x, nn, 51, -2, 3);
+    t_fill(dy, nn, 52, -1, 1);
+    t_fill(g, c, 53, 0.5f, 1.5f);
+    t_fill(b, c, 54, -1, 1);
+    an_bn_train_forward(y, mean, rstd, x, g, b, c, m, AN_BN_EPS);
+    for (size_t i = 0; i < nn; i++) dxa[i] = 0.0f, dxw[i] = NAN;
+    for (int i = 0; i < 2 * c; i++) pa[i] = pw[i] = 0.5f;
+    an_bn_train_backward(dxa, 1, pa, pa + c, dy, x, mean, rstd, g, c, m);
+    an_bn_train_backward(dxw, 0, pw, pw + c, dy, x, mean, rstd, g, c, m);
+    CHECK_MSG(!memcmp(dxa, dxw, nn * sizeof(float)) && !memcmp(pa, pw, 2 * (size_t)c * sizeof(float)),
+              "BN backward: writing dx differs from adding it to zeros");
+    free(x); free(dy); free(g); free(b); free(y); free(mean); free(rstd); free(dxa); free(dxw); free(pa); free(pw);
+}
+
 static void case_bn(void)
 {
     op o = {.name = "bn_train", .fwd = bn_f, .bwd = bn_b, .p = {5, 3 * 7 * 5}};
@@ -502,7 +525,7 @@ static void case_bn_swish(int c, int m)
     an_swish_backward(dbn, o.dy, ybn, n);
     t_fill(dx2, n, 29, -1, 1);
     memcpy(dx1, dx2, n * sizeof(float));
-    an_bn_train_backward(dx2, dg2, db2, dbn, o.in[0].v, mean, rstd, o.in[1].v, c, m);
+    an_bn_train_backward(dx2, 1, dg2, db2, dbn, o.in[0].v, mean, rstd, o.in[1].v, c, m);
     an_bn_swish_train_backward(dx1, 1, dg1, db1, o.dy, o.in[0].v, o.ws, o.ws2, o.in[1].v, o.in[2].v, c, m);
     CHECK_CLOSE("bn_swish dx (accumulate) vs composition", dx1, dx2, n, 2e-6);
     CHECK_CLOSE("bn_swish dgamma vs composition", dg1, dg2, (size_t)c, 2e-6);
@@ -512,7 +535,7 @@ static void case_bn_swish(int c, int m)
     for (size_t i = 0; i < n; i++) dx3[i] = NAN;
     an_bn_swish_train_backward(dx3, 0, NULL, NULL, o.dy, o.in[0].v, o.ws, o.ws2, o.in[1].v, o.in[2].v, c, m);
     memset(dx2, 0, n * sizeof(float));
-    an_bn_train_backward(dx2, dg2, db2, dbn, o.in[0].v, mean, rstd, o.in[1].v, c, m);
+    an_bn_train_backward(dx2, 1, dg2, db2, dbn, o.in[0].v, mean, rstd, o.in[1].v, c, m);
     CHECK_CLOSE("bn_swish dx (overwrite) vs composition", dx3, dx2, n, 2e-6);
     /* inference */
     float *rv = fa(c);
@@ -776,6 +799,7 @@ int main(void)
     dwbn_sweep();
     case_bn();
     bn_add_bits();
+    bn_backward_write();
     bn_moments_accuracy();
     case_bn_swish(5, 3 * 7 * 5);
     case_bn_swish(3, 9);

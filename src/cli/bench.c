@@ -89,7 +89,7 @@ static void run(const job *j, int backward)
             an_swish_forward(j->y, j->y, (size_t)(s->cin * p));
         } else {
             an_swish_backward(j->dx, j->dy, j->x, (size_t)(s->cin * p));
-            an_bn_train_backward(j->dx, j->dw, j->dw + s->cin, j->dy, j->x, j->aux1, j->aux2, j->w, s->cin, p);
+            an_bn_train_backward(j->dx, 1, j->dw, j->dw + s->cin, j->dy, j->x, j->aux1, j->aux2, j->w, s->cin, p);
         }
         break;
     case K_LAYERS:

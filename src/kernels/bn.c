@@ -127,7 +127,7 @@ void an_bn_train_forward_add(float *y, float *mean, float *rstd, const float *x,
     train_forward(y, mean, rstd, x, r, gamma, beta, c, m, eps);
 }
 
-void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+void an_bn_train_backward(float *dx, int accumulate, float *dgamma, float *dbeta, const float *dy, const float *x,
                           const float *mean, const float *rstd, const float *gamma, int c, ptrdiff_t m)
 {
     const int nt = an_kernel_threads();
@@ -153,7 +153,10 @@ void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *d
             /* dx = gamma * r * (dy - mean(dy) - xhat * mean(dy * xhat)) */
             float *dc = dx + ch * m;
             const float a = gamma[ch] * r, mg = (float)(sg / (double)m), mgx = (float)(sgx / (double)m);
-            for (ptrdiff_t i = 0; i < m; i++) dc[i] += a * (gc[i] - mg - (xc[i] - mu) * r * mgx);
+            if (accumulate)
+                for (ptrdiff_t i = 0; i < m; i++) dc[i] += a * (gc[i] - mg - (xc[i] - mu) * r * mgx);
+            else
+                for (ptrdiff_t i = 0; i < m; i++) dc[i] = a * (gc[i] - mg - (xc[i] - mu) * r * mgx);
         }
     }
 }

@@ -544,14 +544,14 @@ fail:
 
 /* ------------------------------------------------------------------ backward */
 
-/* dy of BN output -> dx of conv output (new zeroed buffer), gamma/beta grads */
+/* dy of BN output -> dx of conv output (new buffer, written), gamma/beta grads */
 static float *bn_backward(arena *a, const an_supernet *net, float *grad, const bn_tape *t, const float *dbn, int pg,
                           int pb, int c, ptrdiff_t m)
 {
-    float *dpre = arena_zero(a, (size_t)c * m);
+    float *dpre = arena_f(a, (size_t)c * m);
     if (!dpre) return NULL;
-    AN_PROF(AN_PROF_NORM, an_bn_train_backward(dpre, grad + net->params[pg].offset, grad + net->params[pb].offset, dbn,
-                                               t->pre, t->mean, t->rstd, P(net, pg), c, m));
+    AN_PROF(AN_PROF_NORM, an_bn_train_backward(dpre, 0, grad + net->params[pg].offset, grad + net->params[pb].offset,
+                                               dbn, t->pre, t->mean, t->rstd, P(net, pg), c, m));
     return dpre;
 }
 

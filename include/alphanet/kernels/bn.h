@@ -20,8 +20,9 @@ void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, con
  * may be y itself). The bits of an_bn_train_forward followed by an_add. */
 void an_bn_train_forward_add(float *y, float *mean, float *rstd, const float *x, const float *r, const float *gamma,
                              const float *beta, int c, ptrdiff_t m, float eps);
-/* dx += (NULL to skip), dgamma += , dbeta += , given the forward's x, mean and rstd. */
-void an_bn_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+/* dx = (accumulate 0) or += (1) the input gradient (NULL to skip), dgamma += , dbeta += , given
+ * the forward's x, mean and rstd. */
+void an_bn_train_backward(float *dx, int accumulate, float *dgamma, float *dbeta, const float *dy, const float *x,
                           const float *mean, const float *rstd, const float *gamma, int c, ptrdiff_t m);
 
 /* Batch norm followed by swish, fused (the pattern of every expand, depthwise, stem and head
