@@ -5,8 +5,10 @@
 # one table with the ratios, pair by pair. Run it on an otherwise idle machine.
 # alphanet's three layouts of a batch size are run ROUNDS times, interleaved (1 x 1, 1 x 2, 2 x 1,
 # 1 x 1, ...): on a shared host whose speed drifts over minutes, the scaling is then taken round
-# by round, between runs a minute apart (with its median over the rounds). PyTorch runs next to
-# the first round, and the table's ratios use that round; a column lists every round.
+# by round, between runs a minute apart (with its median over the rounds). PyTorch at its best
+# runs in every round too, next to the alphanet runs it is compared with, and the table gives
+# that ratio round by round; PyTorch's default settings (slow, and far behind) run in the first
+# round only.
 #   bash jobs/bench_step.sh                      default config, batch 64 and 256, + ImageNet batch 16
 #   QUICK=1 bash jobs/bench_step.sh              batch 64 only, no ImageNet
 #   STEPS=10 IMAGENET_STEPS=3 ROUNDS=3 ALPHANET_BIN=build/alphanet OUT=bench-step.jsonl bash jobs/bench_step.sh
@@ -34,12 +36,12 @@ c_run() {
   while IFS= read -r a; do archs+=(--arch "$a"); done < <(printf '%s\n' "$log" | sed -n 's/^  subnet [0-9]: *[0-9.]* MFLOPs  //p')
   printf '%s\n' "$log" | tail -1 | sed "s|^{|{\"config\": \"$1\", \"round\": ${6:-1}, |" >> "$out"
 }
-# torch_run CONFIG BATCH THREADS MODE STEPS: appends the PyTorch peer's JSON line (archs of the last c_run)
+# torch_run CONFIG BATCH THREADS MODE STEPS [ROUND]: appends the PyTorch peer's JSON line (archs of the last c_run)
 torch_run() {
   local log
   log="$(OMP_NUM_THREADS=$3 "$py" tests/ref/torch_step_bench.py "$1" "${archs[@]}" --batch "$2" --threads "$3" \
          --mode "$4" --steps "$5" --json)"
-  printf '%s\n' "$log" | tail -1 | sed "s|^{|{\"impl\": \"torch\", \"config\": \"$1\", |" >> "$out"
+  printf '%s\n' "$log" | tail -1 | sed "s|^{|{\"impl\": \"torch\", \"config\": \"$1\", \"round\": ${6:-1}, |" >> "$out"
   echo "    torch $4, $3 thread(s): $(printf '%s\n' "$log" | tail -1 | cut -c1-160)" >&2
 }
 
@@ -49,16 +51,12 @@ for b in $batches; do
   for r in $(seq 1 "$rounds"); do
     echo "== configs/fmnist.yaml, batch $b, round $r of $rounds" >&2
     c_run configs/fmnist.yaml "$b" 1 1 "$steps" "$r"
-    if [ "$r" = 1 ]; then
-      torch_run configs/fmnist.yaml "$b" 1 default "$steps"
-      torch_run configs/fmnist.yaml "$b" 1 best "$steps"
-    fi
+    [ "$r" = 1 ] && torch_run configs/fmnist.yaml "$b" 1 default "$steps" "$r"
+    torch_run configs/fmnist.yaml "$b" 1 best "$steps" "$r"
     c_run configs/fmnist.yaml "$b" 1 2 "$steps" "$r"
     c_run configs/fmnist.yaml "$b" 2 1 "$steps" "$r"
-    if [ "$r" = 1 ]; then
-      torch_run configs/fmnist.yaml "$b" 2 default "$steps"
-      torch_run configs/fmnist.yaml "$b" 2 best "$steps"
-    fi
+    [ "$r" = 1 ] && torch_run configs/fmnist.yaml "$b" 2 default "$steps" "$r"
+    torch_run configs/fmnist.yaml "$b" 2 best "$steps" "$r"
   done
 done
 if [ -z "${QUICK:-}" ]; then

@@ -5,8 +5,9 @@
 
 One row per (config, batch, ranks x threads): alphanet's images/s, GFLOP/s and share of BLIS's
 sgemm speed measured in the same run, PyTorch's images/s in its default settings and at its
-best with the same total threads, and the ratios (against alphanet's first round, the one run
-next to PyTorch's); the images/s of every round; then the scaling of 1 rank x 2 threads and
+best with the same total threads, and the ratios, of the first round; alphanet's images/s and
+the ratio to PyTorch's best of every round (each pair run next to each other), with the median
+ratio; then the scaling of 1 rank x 2 threads and
 2 ranks x 1 thread against twice the 1-thread speed of the same round, round by round, the
 step's time by kind of work, and memory (first round).
 """
@@ -16,20 +17,24 @@ import sys
 
 def main(path):
     rows = [json.loads(line) for line in open(path) if line.strip()]
-    every = [r for r in rows if r["impl"] == "alphanet"]
-    for r in every:
+    for r in rows:
         r.setdefault("round", 1)
+    every = [r for r in rows if r["impl"] == "alphanet"]
     c = [r for r in every if r["round"] == 1]
-    t = {(r["config"], r["batch"], r["threads"], r["mode"]): r for r in rows if r["impl"] == "torch"}
+    torch_rounds = {(r["config"], r["batch"], r["threads"], r["mode"], r["round"]): r
+                    for r in rows if r["impl"] == "torch"}
+    t = {k[:4]: r for k, r in torch_rounds.items() if k[4] == 1}
     layout = lambda r: (r["config"], r["batch"], r["ranks"], r["threads"])
     rounds = {}
     for r in every:
         rounds.setdefault(layout(r), {})[r["round"]] = r
     ips = lambda v: "%.0f" % v if v >= 100 else "%.3g" % v  # 3 digits for slow configs
 
+    median = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else (sorted(v)[len(v) // 2 - 1] + sorted(v)[len(v) // 2]) / 2
     print("| config | batch | ranks x threads | alphanet img/s | GFLOP/s | % of sgemm | "
-          "PyTorch default img/s | PyTorch best img/s | x default | x best | alphanet img/s by round |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "PyTorch default img/s | PyTorch best img/s | x default | x best | alphanet img/s by round | "
+          "x best by round (median) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in c:
         total = r["ranks"] * r["threads"]
         d = t.get((r["config"], r["batch"], total, "default"))
@@ -40,9 +45,13 @@ def main(path):
         cell = lambda p: ips(p["images_per_s"]) if p else "-"
         ratio = lambda p: "%.2f" % (r["images_per_s"] / p["images_per_s"]) if p else "-"
         by_round = " / ".join(ips(q["images_per_s"]) for _, q in sorted(rounds[layout(r)].items()))
-        print("| %s | %d | %d x %d | %s | %.1f | %.0f%% | %s | %s | %s | %s | %s |" % (
+        xs = [q["images_per_s"] / torch_rounds[(r["config"], r["batch"], total, "best", k)]["images_per_s"]
+              for k, q in sorted(rounds[layout(r)].items())
+              if (r["config"], r["batch"], total, "best", k) in torch_rounds]
+        x_by_round = " / ".join("%.2f" % v for v in xs) + (" (%.2f)" % median(xs) if len(xs) > 1 else "") if xs else "-"
+        print("| %s | %d | %d x %d | %s | %.1f | %.0f%% | %s | %s | %s | %s | %s | %s |" % (
             r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], ips(r["images_per_s"]), r["gflops"],
-            100 * r["gflops"] / r["sgemm_gflops"], cell(d), cell(b), ratio(d), ratio(b), by_round))
+            100 * r["gflops"] / r["sgemm_gflops"], cell(d), cell(b), ratio(d), ratio(b), by_round, x_by_round))
 
     print("\nScaling against twice the 1 rank x 1 thread speed of the same round (round by round; median):")
     for r in c:
@@ -54,8 +63,7 @@ def main(path):
         if pct:
             print("  %s batch %d, %d rank(s) x %d thread(s): %s; median %.0f%%" % (
                 r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"],
-                " / ".join("%.0f%%" % v for v in pct), sorted(pct)[len(pct) // 2] if len(pct) % 2 else
-                (sorted(pct)[len(pct) // 2 - 1] + sorted(pct)[len(pct) // 2]) / 2))
+                " / ".join("%.0f%%" % v for v in pct), median(pct)))
 
     kinds = list(c[0]["breakdown_ms"]) if c else []
     print("\nTime by kind of work, ms per step (rank 0):")
@@ -72,7 +80,7 @@ def main(path):
         print("  %s batch %d, %d x %d: peak %.0f, base %.0f, need %.0f, (peak - base) / need %.2f; %.1f faults/step, %d B" % (
             r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], r["peak_rss_mb"], r["base_rss_mb"],
             r["need_mb"], (r["peak_rss_mb"] - r["base_rss_mb"]) / r["need_mb"], r["faults_per_step"], r["new_bytes"]))
-    for k, p in sorted(t.items()):
+    for k, p in sorted(t.items()):  # the first round's
         print("  PyTorch %s, %s batch %d, %d thread(s): peak %.0f" % (k[3], k[0].split("/")[-1], k[1], k[2],
                                                                       p["peak_rss_mb"]))
 
