@@ -11,6 +11,7 @@
 # round only.
 #   bash jobs/bench_step.sh                      default config, batch 64 and 256, + ImageNet batch 16
 #   QUICK=1 bash jobs/bench_step.sh              batch 64 only, no ImageNet
+#   BATCHES=none bash jobs/bench_step.sh         ImageNet only (BATCHES: the default config's batch sizes)
 #   STEPS=10 IMAGENET_STEPS=3 ROUNDS=3 ALPHANET_BIN=build/alphanet OUT=bench-step.jsonl bash jobs/bench_step.sh
 # Needs Debian's python3 with python3-torch (apt-get install python3-torch python3-yaml python3-h5py).
 set -euo pipefail
@@ -45,7 +46,8 @@ torch_run() {
   echo "    torch $4, $3 thread(s): $(printf '%s\n' "$log" | tail -1 | cut -c1-160)" >&2
 }
 
-batches="64 256"
+batches="${BATCHES:-64 256}"
+[ "$batches" = none ] && batches=""
 [ -n "${QUICK:-}" ] && batches="64"
 for b in $batches; do
   for r in $(seq 1 "$rounds"); do
@@ -60,8 +62,10 @@ for b in $batches; do
   done
 done
 if [ -z "${QUICK:-}" ]; then
-  echo "== configs/alphanet-imagenet.yaml, batch 16" >&2
-  c_run configs/alphanet-imagenet.yaml 16 1 1 "$isteps"
-  torch_run configs/alphanet-imagenet.yaml 16 1 best "$isteps"
+  for r in $(seq 1 "$rounds"); do
+    echo "== configs/alphanet-imagenet.yaml, batch 16, round $r of $rounds" >&2
+    c_run configs/alphanet-imagenet.yaml 16 1 1 "$isteps" "$r"
+    torch_run configs/alphanet-imagenet.yaml 16 1 best "$isteps" "$r"
+  done
 fi
 "$py" jobs/bench_step_table.py "$out"
