@@ -28,7 +28,8 @@ run() {
     passed=$((passed + 1)); echo "  ok   $name: $(printf '%s' "$out" | grep -v '^\s*$' | tail -1 | cut -c1-140)"
   else
     failed=$((failed + 1)); echo "CHECK failed: $name: status $rc (wanted $want), '$must' expected in:"
-    printf '%s\n' "$out" | tail -8 | sed 's/^/    | /'
+    # the command's own last lines, without the banner mpiexec adds when a rank fails
+    printf '%s\n' "$out" | awk '/^-+$/ && length($0) >= 20 { banner = !banner; next } !banner' | tail -12 | sed 's/^/    | /'
   fi
 }
 # the datasets and attributes of every shard of a folder, as text
