@@ -103,8 +103,8 @@ static void affine_add(float *y, const float *restrict x, const float *r, ptrdif
     }
 }
 
-static void train_forward(float *y, float *mean, float *rstd, const float *x, const float *r, const float *gamma,
-                          const float *beta, int c, ptrdiff_t m, float eps)
+void an_bn_train_forward_add(float *y, float *mean, float *rstd, const float *x, const float *r, const float *gamma,
+                             const float *beta, int c, ptrdiff_t m, float eps)
 {
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
@@ -118,13 +118,7 @@ static void train_forward(float *y, float *mean, float *rstd, const float *x, co
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                          const float *beta, int c, ptrdiff_t m, float eps)
 {
-    train_forward(y, mean, rstd, x, NULL, gamma, beta, c, m, eps);
-}
-
-void an_bn_train_forward_add(float *y, float *mean, float *rstd, const float *x, const float *r, const float *gamma,
-                             const float *beta, int c, ptrdiff_t m, float eps)
-{
-    train_forward(y, mean, rstd, x, r, gamma, beta, c, m, eps);
+    an_bn_train_forward_add(y, mean, rstd, x, NULL, gamma, beta, c, m, eps);
 }
 
 void an_bn_train_backward(float *dx, int accumulate, float *dgamma, float *dbeta, const float *dy, const float *x,
@@ -161,8 +155,8 @@ void an_bn_train_backward(float *dx, int accumulate, float *dgamma, float *dbeta
     }
 }
 
-static void infer_forward(float *y, const float *x, const float *r, const float *rmean, const float *rvar,
-                          const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
+void an_bn_infer_forward_add(float *y, const float *x, const float *r, const float *rmean, const float *rvar,
+                             const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
 {
     const int nt = an_kernel_threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
@@ -176,13 +170,7 @@ static void infer_forward(float *y, const float *x, const float *r, const float 
 void an_bn_infer_forward(float *y, const float *x, const float *rmean, const float *rvar,
                          const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
 {
-    infer_forward(y, x, NULL, rmean, rvar, gamma, beta, c, m, eps);
-}
-
-void an_bn_infer_forward_add(float *y, const float *x, const float *r, const float *rmean, const float *rvar,
-                             const float *gamma, const float *beta, int c, ptrdiff_t m, float eps)
-{
-    infer_forward(y, x, r, rmean, rvar, gamma, beta, c, m, eps);
+    an_bn_infer_forward_add(y, x, NULL, rmean, rvar, gamma, beta, c, m, eps);
 }
 
 void an_bn_batch_stats(float *mean, float *var, const float *x, int c, ptrdiff_t m)

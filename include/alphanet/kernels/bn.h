@@ -17,7 +17,8 @@
 void an_bn_train_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                          const float *beta, int c, ptrdiff_t m, float eps);
 /* y = the same + r: a residual added as BN writes its output (r a tensor of y's shape, which
- * may be y itself). The bits of an_bn_train_forward followed by an_add. */
+ * may be y itself; NULL: none, as an_bn_train_forward). The bits of an_bn_train_forward followed
+ * by an_add. */
 void an_bn_train_forward_add(float *y, float *mean, float *rstd, const float *x, const float *r, const float *gamma,
                              const float *beta, int c, ptrdiff_t m, float eps);
 /* dx = (accumulate 0) or += (1) the input gradient (NULL to skip), dgamma += , dbeta += , given
