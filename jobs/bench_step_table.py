@@ -8,8 +8,10 @@ sgemm speed measured in the same run, PyTorch's images/s in its default settings
 best with the same total threads, and the ratios, of the first round; alphanet's images/s and
 the ratio to PyTorch's best of every round (each pair run next to each other), with the median
 ratio; then the scaling of 1 rank x 2 threads and
-2 ranks x 1 thread against twice the 1-thread speed of the same round, round by round, the
-step's time by kind of work, and memory (first round).
+2 ranks x 1 thread against twice the 1-thread speed of the same round, round by round, next to
+that of BLIS's sgemm measured in the same runs (what the host gives a perfectly parallel
+kernel), the share of sgemm round by round, the step's time by kind of work in the round with
+the median step time, and memory (first round).
 """
 import json
 import sys
@@ -53,26 +55,38 @@ def main(path):
             r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], ips(r["images_per_s"]), r["gflops"],
             100 * r["gflops"] / r["sgemm_gflops"], cell(d), cell(b), ratio(d), ratio(b), by_round, x_by_round))
 
-    print("\nScaling against twice the 1 rank x 1 thread speed of the same round (round by round; median):")
+    print("\nScaling against twice the 1 rank x 1 thread speed of the same round (round by round; median; "
+          "BLIS's sgemm against twice its 1-thread speed in the same runs):")
     for r in c:
         if r["ranks"] * r["threads"] != 2:
             continue
         base = rounds.get((r["config"], r["batch"], 1, 1), {})
-        pct = [100 * q["images_per_s"] / (2 * base[k]["images_per_s"])
-               for k, q in sorted(rounds[layout(r)].items()) if k in base]
+        pairs = [(q, base[k]) for k, q in sorted(rounds[layout(r)].items()) if k in base]
+        pct = [100 * q["images_per_s"] / (2 * b["images_per_s"]) for q, b in pairs]
+        # the host's own ceiling: BLIS's sgemm on the same ranks and threads, same runs
+        sg = [100 * q["sgemm_gflops"] / (2 * b["sgemm_gflops"]) for q, b in pairs]
         if pct:
-            print("  %s batch %d, %d rank(s) x %d thread(s): %s; median %.0f%%" % (
+            print("  %s batch %d, %d rank(s) x %d thread(s): %s; median %.0f%% (sgemm in the same runs: %s)" % (
                 r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"],
-                " / ".join("%.0f%%" % v for v in pct), median(pct)))
+                " / ".join("%.0f%%" % v for v in pct), median(pct), " / ".join("%.0f%%" % v for v in sg)))
 
-    kinds = list(c[0]["breakdown_ms"]) if c else []
-    print("\nTime by kind of work, ms per step (rank 0):")
-    print("| config | batch | r x t | step | " + " | ".join(kinds) + " |")
-    print("|---|---|---|---|" + "---|" * len(kinds))
+    print("\nShare of BLIS's sgemm (same ranks and threads, same run), round by round:")
     for r in c:
-        print("| %s | %d | %d x %d | %.1f | " % (r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"],
-                                                r["ms_median"]) +
-              " | ".join("%.1f" % r["breakdown_ms"][k] for k in kinds) + " |")
+        print("  %s batch %d, %d x %d: %s" % (r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"],
+                                           " / ".join("%.0f%%" % (100 * q["gflops"] / q["sgemm_gflops"])
+                                                      for _, q in sorted(rounds[layout(r)].items()))))
+
+    # the round whose step time is the median of the layout's rounds (the first of two middle ones)
+    mid = lambda r: sorted(rounds[layout(r)].values(), key=lambda q: q["ms_median"])[(len(rounds[layout(r)]) - 1) // 2]
+    kinds = list(c[0]["breakdown_ms"]) if c else []
+    print("\nTime by kind of work, ms per step (rank 0), in the round with the median step time:")
+    print("| config | batch | r x t | round | step | " + " | ".join(kinds) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(kinds))
+    for r in c:
+        q = mid(r)
+        print("| %s | %d | %d x %d | %d | %.1f | " % (r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"],
+                                                     q["round"], q["ms_median"]) +
+              " | ".join("%.1f" % q["breakdown_ms"][k] for k in kinds) + " |")
 
     print("\nMemory per rank (MB): peak resident, process before allocating, what the step needs; "
           "page faults per timed step and new bytes allocated during the timed steps:")
