@@ -55,5 +55,20 @@ int main(int argc, char **argv)
     CHECK(run(argv[1], "search --help", out, sizeof out) == 0 && strstr(out, "usage: alphanet search") != NULL);
     CHECK(run(argv[1], "export --help", out, sizeof out) == 0 && strstr(out, "usage: alphanet export") != NULL);
     CHECK(run(argv[1], "train --help", out, sizeof out) == 0 && strstr(out, "--resume auto") != NULL);
+    /* every command the top-level help lists takes --help: status 0 and its own usage */
+    const char *cmds[] = {"train", "info", "eval", "search", "export", "data import idx", "data import folder",
+                          "bench kernels", "bench step", "bench comm", "bench checkpoint", "bench data",
+                          "bench records"};
+    char top[8192], line[256];
+    CHECK(run(argv[1], "--help", top, sizeof top) == 0);
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        snprintf(line, sizeof line, "\n  %s ", cmds[i]);
+        CHECK_MSG(strstr(top, line) != NULL, "the top-level help does not list '%s'", cmds[i]);
+        snprintf(line, sizeof line, "%s --help", cmds[i]);
+        const int rc = run(argv[1], line, out, sizeof out);
+        snprintf(expect, sizeof expect, "alphanet %s ", cmds[i]);
+        CHECK_MSG(rc == 0 && strstr(out, "usage:") != NULL && strstr(out, expect) != NULL,
+                  "'%s': status %d, output '%.200s'", line, rc, out);
+    }
     return TEST_SUMMARY();
 }

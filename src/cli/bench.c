@@ -487,7 +487,7 @@ int cli_bench(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "checkpoint")) return cli_bench_checkpoint(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "data")) return cli_bench_data(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "records")) return cli_bench_records(argc - 1, argv + 1);
-    fprintf(stderr, "usage: alphanet bench kernels [--batch N] [--quick]\n"
+    fprintf(stderr, "usage: alphanet bench kernels [--batch N] [--imagenet] [--quick]\n"
                     "       [mpirun -np P] alphanet bench step CONFIG [--batch N] [--steps K] [--json] [--set k=v]...\n"
                     "       mpirun -np P alphanet bench comm [--max-bytes B] [--reps N]\n"
                     "       alphanet bench checkpoint CONFIG [--dir D] [--reps N]\n"

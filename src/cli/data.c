@@ -41,6 +41,11 @@ int cli_data(int argc, char **argv)
         fputs(data_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    for (int i = 2; i < argc; i++) /* `data import idx --help`, `data import folder -h`, ... */
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(data_usage, stdout);
+            return 0;
+        }
     if (!strcmp(argv[1], "import") && argc >= 3 && !strcmp(argv[2], "folder")) return import_folder(argc, argv);
     if (strcmp(argv[1], "import") || argc < 3 || strcmp(argv[2], "idx")) {
         fprintf(stderr, "alphanet data: unknown subcommand (expected 'import idx' or 'import folder')\n\n%s", data_usage);
