@@ -103,7 +103,7 @@ int main(void)
         div_ref += use_min ? dmin : dmax;
         for (int j = 0; j < K; j++) {
             dz_ref[i * K + j] = (q[j] * s - c[j]) / N;
-            /* closed forms of ALGORITHM.md for the default branches */
+            /* closed forms of docs/algorithm.md for the default branches */
             double closed = use_min ? q[j] * (0.5 - fmin(q[j] / p[j], 5.0)) : p[j];
             CHECK_REL("closed-form c", c[j], closed, 1e-9, 1e-12);
         }

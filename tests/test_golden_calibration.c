@@ -4,7 +4,7 @@
  * (gen_calibration; contents in tests/ref/README.md): tiny.yaml's supernet with random parameters
  * (BN gammas and betas drawn away from 1 / 0), three calibration batches of different sizes and
  * distributions, an evaluation batch, and per subnet (a middle one, then the largest) the running
- * mean and running variance of every active BN channel after calibration (ALGORITHM.md section 5:
+ * mean and running variance of every active BN channel after calibration (docs/algorithm.md section 5:
  * equal-weight average over batches of the batch mean and the UNBIASED batch variance) and the
  * logits of the evaluation batch in inference mode (running statistics, eps 1e-5).
  *

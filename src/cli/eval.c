@@ -17,7 +17,7 @@ static const char eval_usage[] =
     "usage: alphanet eval CHECKPOINT [--arch ARCH|min|max|PRESET]... [--split test|val] [--calib-batches N]\n"
     "                     [--logits FILE.h5] [--set section.key=value]...\n"
     "\n"
-    "Calibrates batch norm on eval.calib_batches training batches (ALGORITHM.md section 5) and\n"
+    "Calibrates batch norm on eval.calib_batches training batches (docs/algorithm.md section 5) and\n"
     "evaluates each subnet (default: min and max) on the test set (or the validation split):\n"
     "top-1, top-5 (more than 5 classes) and loss. --logits writes the per-sample logits of the\n"
     "(first) subnet to an HDF5 file. --set overrides the checkpoint's config (e.g. data.dir).\n";
@@ -25,7 +25,7 @@ static const char eval_usage[] =
 static const char search_usage[] =
     "usage: alphanet search CHECKPOINT --flops MIN:MAX [--out FILE.csv] [--no-test] [--set section.key=value]...\n"
     "\n"
-    "Evolutionary search (ALGORITHM.md section 6; search.* keys of docs/config.md) for the most\n"
+    "Evolutionary search (docs/algorithm.md section 6; search.* keys of docs/config.md) for the most\n"
     "accurate subnets with MIN..MAX MFLOPs, ranked on the validation split after BN calibration.\n"
     "Under mpirun -np P, rank 0 hands candidates to ranks 1..P-1 as they become free (use one rank\n"
     "more than cores: the coordinator sleeps). Writes every candidate to FILE.csv (default: the run\n"

@@ -1,4 +1,4 @@
-/* step.c - the sandwich step and the optimizer (see step.h, ALGORITHM.md sections 2 and 4). */
+/* step.c - the sandwich step and the optimizer (see step.h, docs/algorithm.md sections 2 and 4). */
 #include "alphanet/train/step.h"
 
 #include <math.h>

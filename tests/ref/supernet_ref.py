@@ -2,7 +2,7 @@
 """supernet_ref.py - PyTorch golden reference of the AlphaNet supernet and of one sandwich step.
 
 A functional re-implementation of the official AttentiveNAS/AlphaNet dynamic supernet
-(use_v3_head, swish; ALGORITHM.md sections 1-4) on a dict of full supernet tensors named like
+(use_v3_head, swish; docs/algorithm.md sections 1-4) on a dict of full supernet tensors named like
 the official state_dict, of the official training step (largest subnet with dropout and
 drop-connect on label-smoothed CE, random and smallest subnets distilled, summed gradients,
 elementwise clip, SGD with Nesterov momentum), and of BN calibration with calibrated inference
@@ -301,7 +301,7 @@ def bn(x, P, pre, bns=None):
 
 
 class BNStats:
-    """BN statistics of one subnet for calibration (ALGORITHM.md section 5), in two modes.
+    """BN statistics of one subnet for calibration (docs/algorithm.md section 5), in two modes.
 
     'calib': every BN normalises with its batch statistics (as bn() without BNStats) and records
     the batch mean and the UNBIASED batch variance of its input over (n, h, w), per active
@@ -474,7 +474,7 @@ def alpha_branch(a, lq, lp, logc):
 
 
 def alpha_div(z, t, amin, amax, iw_clip):
-    """AlphaNet's adaptive alpha-divergence in the log form of ALGORITHM.md section 1. Returns the
+    """AlphaNet's adaptive alpha-divergence in the log form of docs/algorithm.md section 1. Returns the
     mean surrogate (what is differentiated) and the 7 statistics of distill.h as a float64 tensor:
     mean chosen D, fraction choosing alpha_min, fraction of (sample, class) weights clipped in the
     chosen branch, mean H(p), mean H(q), mean KL(p||q), mean surrogate."""
@@ -897,7 +897,7 @@ def checks(space, cfg):
     ok = torch.autograd.gradcheck(lambda xx: ls_ce(forward(space, Pc, a, xx), labels[:2], 0.1), (xin,),
                                   eps=1e-6, atol=1e-8, rtol=1e-6)
     print("(b) gradcheck w.r.t. the images of %s: %s" % (space.text(a), ok))
-    # the alpha surrogate's gradient w.r.t. the logits equals (q S - c) / n (ALGORITHM.md section 1)
+    # the alpha surrogate's gradient w.r.t. the logits equals (q S - c) / n (docs/algorithm.md section 1)
     nz = 64
     z = (torch.randn(nz, space.classes, generator=g, dtype=D) * 3).requires_grad_(True)
     T = torch.randn(nz, space.classes, generator=g, dtype=D) * torch.linspace(0.1, 5, nz, dtype=D).view(-1, 1)

@@ -17,7 +17,7 @@ weights (the leading channels of every tensor, the centre of a depthwise kernel)
 F.conv2d / F.batch_norm(training=True) / F.silu. BN uses batch statistics and
 keeps no running statistics, as the C training step.
 
-The step (src/train/step.c, ALGORITHM.md sections 1-4), as the C bench runs it: the largest
+The step (src/train/step.c, docs/algorithm.md sections 1-4), as the C bench runs it: the largest
 subnet with dropout before the classifier and drop-connect (torch's RNG, the official way), on
 label-smoothed cross-entropy; the other three on the same images resized (bicubic) to their
 resolution, distilled from the largest one's detached logits (train.distill, no warm-up ramp:
@@ -283,7 +283,7 @@ class Supernet(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """ALGORITHM.md section 4 (as an_supernet_init): torch's defaults over the full tensors
+        """docs/algorithm.md section 4 (as an_supernet_init): torch's defaults over the full tensors
         (done by nn.Conv2d / nn.Linear / nn.BatchNorm2d), then every project BN's gamma = 0."""
         for blk in self.blocks:
             nn.init.zeros_(blk.mobile_inverted_conv.point_linear.bn.bn.weight)
@@ -309,7 +309,7 @@ class Supernet(nn.Module):
 
 
 def alpha_divergence(z, t, amin, amax, iw_clip):
-    """AlphaNet's adaptive alpha-divergence in the log form of ALGORITHM.md section 1: per sample
+    """AlphaNet's adaptive alpha-divergence in the log form of docs/algorithm.md section 1: per sample
     the branch (alpha_min or alpha_max) with the larger divergence; the surrogate
     -sum_i c_i log q_i with c constant, averaged over the batch."""
     lq = F.log_softmax(z, dim=1)
