@@ -4,9 +4,9 @@
 # (build-fuzz) and runs each for a few seconds from its seed corpus; then runs a short training
 # and the after-training commands under valgrind's memcheck (build-valgrind: AVX2 code, since
 # valgrind cannot run AVX-512). Expects the packages of jobs/setup.sh; installs what only the
-# tests need if it is missing (SLURM and munge for the SLURM test, label slurm, Release build
-# only; clang for the fuzzers; valgrind). The SLURM test starts daemons as root: as another user
-# it is left out, with a notice.
+# tests need if it is missing (clang for the fuzzers; valgrind; as root also SLURM and munge for
+# the SLURM test, label slurm, Release build only), as root or through sudo like jobs/setup.sh.
+# The SLURM test starts daemons as root: as another user it is left out, with a notice.
 #   bash jobs/test.sh               both builds
 #   bash jobs/test.sh release       Release only (faster)
 #   bash jobs/test.sh fuzz          the fuzz build only (FUZZ_SECONDS per harness, default 10)
@@ -17,16 +17,18 @@ cd "$(dirname "$0")/.."
 which="${1:-all}"
 jobs="$(OMP_NUM_THREADS= nproc)"
 extra=()
+# what only the tests need: clang and its runtimes (fuzzers), valgrind; as root also SLURM and munge
+need=(clang libomp-dev libclang-rt-dev valgrind)
+SUDO=""
 if [ "$(id -u)" = 0 ]; then
-  if ! command -v slurmctld > /dev/null || ! command -v munged > /dev/null || ! command -v clang > /dev/null ||
-     ! command -v valgrind > /dev/null ||
-     ! dpkg -s libomp-dev libclang-rt-dev > /dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurm-wlm munge clang libomp-dev \
-      libclang-rt-dev valgrind > /dev/null
-  fi
+  need+=(slurm-wlm munge)
 else
+  SUDO=sudo
   echo "NOTICE: not root: the SLURM and full-disk tests (labels slurm, fault) are not run" >&2
   extra=(-LE "slurm|fault")
+fi
+if ! dpkg -s "${need[@]}" > /dev/null 2>&1; then
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" > /dev/null
 fi
 
 run() { # build-dir build-type
