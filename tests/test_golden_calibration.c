@@ -76,66 +76,8 @@ static void record(const char *name, const char *where, double err, double tol)
     r->count++;
 }
 
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
-    return p;
-}
-
 /* ------------------------------------------------------------------------------------------- */
-/* fixture helpers (the conventions of test_golden_supernet.c) */
-
-/* NCHW [n][c][h][w] -> CHWN [c][h][w][n] (layout.h). */
-static float *nchw_to_chwn(const float *src, int n, int c, int h, int w)
-{
-    float *dst = xmalloc(sizeof(float) * (size_t)n * c * h * w);
-    for (int j = 0; j < n; j++)
-        for (int ch = 0; ch < c; ch++)
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    dst[(((size_t)ch * h + y) * w + x) * n + j] = src[(((size_t)j * c + ch) * h + y) * w + x];
-    return dst;
-}
-
-/* Image tensor `name` [n][c][h][w] in CHWN. */
-static float *load_images(const fx_file *f, const char *name, int *n, int *c, int *h, int *w)
-{
-    const fx_tensor *t = fx_get(f, name);
-    if (t->dtype != 0 || t->ndim != 4) { fprintf(stderr, "FIXTURE ERROR: %s is not f32 4-D\n", name); exit(2); }
-    *n = t->dims[0], *c = t->dims[1], *h = t->dims[2], *w = t->dims[3];
-    return nchw_to_chwn(t->data, *n, *c, *h, *w);
-}
-
-/* The '\n'-terminated names of uint8 tensor `blob`; returns their count (free with free_names). */
-static int split_names(const fx_file *f, const char *blob, char ***out)
-{
-    size_t len;
-    const uint8_t *u = fx_u8(f, blob, &len);
-    char *buf = xmalloc(len + 1);
-    memcpy(buf, u, len);
-    buf[len] = 0;
-    int cnt = 0;
-    for (size_t i = 0; i < len; i++) cnt += buf[i] == '\n';
-    char **names = xmalloc(sizeof(char *) * (size_t)(cnt + 1));
-    int k = 0;
-    char *s = buf;
-    for (size_t i = 0; i < len; i++)
-        if (buf[i] == '\n') {
-            buf[i] = 0;
-            names[k++] = s;
-            s = buf + i + 1;
-        }
-    if (s != buf + len) { fprintf(stderr, "FIXTURE ERROR: %s does not end with a newline\n", blob); exit(2); }
-    *out = names;
-    return cnt;
-}
-
-static void free_names(char **names)
-{
-    if (names) free(names[0]);
-    free(names);
-}
+/* fixture helpers (the conventions of test_golden_supernet.c; the shared ones in support/fixture.h) */
 
 /* Loads param/<j> into net->w by official name, checking index and shape. Returns failures. */
 static int load_params(an_supernet *net, const fx_file *f, char **names, int nnames)
@@ -218,13 +160,13 @@ static void run_arch(an_supernet *net, an_net_ws *ws, const fx_file *f, int ai, 
     if (cnt != (size_t)nbn) { fprintf(stderr, "FIXTURE ERROR: %s has %zu entries\n", tn, cnt); exit(2); }
 
     /* the statistics before: what calibration must leave alone */
-    float *mean0 = xmalloc(sizeof(float) * net->bn_total), *var0 = xmalloc(sizeof(float) * net->bn_total);
+    float *mean0 = fx_xmalloc(sizeof(float) * net->bn_total), *var0 = fx_xmalloc(sizeof(float) * net->bn_total);
     memcpy(mean0, net->bn_mean, sizeof(float) * net->bn_total);
     memcpy(var0, net->bn_var, sizeof(float) * net->bn_total);
 
     int nmax = B->ne;
     for (int b = 0; b < B->nb; b++) nmax = B->n[b] > nmax ? B->n[b] : nmax;
-    float *logits = xmalloc(sizeof(float) * (size_t)nmax * K);
+    float *logits = fx_xmalloc(sizeof(float) * (size_t)nmax * K);
     CHECK_MSG(an_calib_begin(ws, net) == AN_OK, "%s", an_error_message());
     an_fwd_opts cal = {.bn = AN_BN_CALIB}, inf = {.bn = AN_BN_INFER};
     for (int b = 0; b < B->nb; b++) {
@@ -315,7 +257,7 @@ int main(void)
     an_supernet net;
     CHECK_MSG(an_supernet_create(&net, sp) == AN_OK, "%s", an_error_message());
     char **names, **bn_names;
-    const int nnames = split_names(f, "names", &names), nbn = split_names(f, "bn_names", &bn_names);
+    const int nnames = fx_names(f, "names", &names), nbn = fx_names(f, "bn_names", &bn_names);
     CHECK(nnames == fx_int(f, "nparams") && nbn == fx_int(f, "nbn"));
     if (load_params(&net, f, names, nnames) || check_bn_table(&net, bn_names, nbn)) {
         fprintf(stderr, "calibration: parameter or BN table mismatch, skipping the numeric checks\n");
@@ -330,13 +272,13 @@ int main(void)
         char tn[32];
         int c, h, w;
         snprintf(tn, sizeof tn, "x/%d", b);
-        B.x[b] = load_images(f, tn, &B.n[b], &c, &h, &w);
+        B.x[b] = fx_images(f, tn, &B.n[b], &c, &h, &w);
         CHECK(c == sp->in_channels && (b == 0 || (h == B.h && w == B.w)));
         B.h = h, B.w = w;
     }
     {
         int c, h, w;
-        B.xe = load_images(f, "x_eval", &B.ne, &c, &h, &w);
+        B.xe = fx_images(f, "x_eval", &B.ne, &c, &h, &w);
         CHECK(c == sp->in_channels && h == B.h && w == B.w && B.ne == fx_int(f, "n_eval"));
     }
     size_t cnt;
@@ -364,8 +306,8 @@ int main(void)
         printf("%-18s %6d %11.3g %9.2g  %s%s\n", g_rows[i].name, g_rows[i].count, g_rows[i].worst, g_rows[i].tol,
                g_rows[i].where, g_rows[i].worst <= g_rows[i].tol ? "" : "  FAIL");
 done:
-    free_names(names);
-    free_names(bn_names);
+    fx_names_free(names);
+    fx_names_free(bn_names);
     an_supernet_free(&net);
     fx_free(f);
     return TEST_SUMMARY();

@@ -130,13 +130,6 @@ static void cmp_scalar(const char *check, const char *label, double got, double 
     CHECK_MSG(e <= rtol, "%s: %.9g vs ref %.9g (rel %.3g > %.3g)", label, got, ref, e, rtol);
 }
 
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
-    return p;
-}
-
 /* ------------------------------------------------------------------------------------------- */
 /* fixture helpers */
 
@@ -148,57 +141,6 @@ static const fx_tensor *need(const fx_file *f, const char *name, int dtype)
         exit(2);
     }
     return t;
-}
-
-/* NCHW [n][c][h][w] -> CHWN [c][h][w][n] (layout.h). */
-static float *nchw_to_chwn(const float *src, int n, int c, int h, int w)
-{
-    float *dst = xmalloc(sizeof(float) * (size_t)n * c * h * w);
-    for (int j = 0; j < n; j++)
-        for (int ch = 0; ch < c; ch++)
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    dst[(((size_t)ch * h + y) * w + x) * n + j] = src[(((size_t)j * c + ch) * h + y) * w + x];
-    return dst;
-}
-
-/* Image tensor `name` [n][c][h][w] in CHWN. */
-static float *load_images(const fx_file *f, const char *name, int *n, int *c, int *h, int *w)
-{
-    const fx_tensor *t = need(f, name, 0);
-    if (t->ndim != 4) { fprintf(stderr, "FIXTURE ERROR: %s is not 4-D\n", name); exit(2); }
-    *n = t->dims[0], *c = t->dims[1], *h = t->dims[2], *w = t->dims[3];
-    return nchw_to_chwn(t->data, *n, *c, *h, *w);
-}
-
-/* The '\n'-terminated names; returns their count (caller frees names[0] and names). */
-static int split_names(const fx_file *f, char ***out)
-{
-    size_t len;
-    const uint8_t *u = fx_u8(f, "names", &len);
-    char *buf = xmalloc(len + 1);
-    memcpy(buf, u, len);
-    buf[len] = 0;
-    int cnt = 0;
-    for (size_t i = 0; i < len; i++) cnt += buf[i] == '\n';
-    char **names = xmalloc(sizeof(char *) * (size_t)(cnt + 1));
-    int k = 0;
-    char *s = buf;
-    for (size_t i = 0; i < len; i++)
-        if (buf[i] == '\n') {
-            buf[i] = 0;
-            names[k++] = s;
-            s = buf + i + 1;
-        }
-    CHECK_MSG(s == buf + len, "%s: names do not end with a newline", f->path);
-    *out = names;
-    return cnt;
-}
-
-static void free_names(char **names)
-{
-    if (names) free(names[0]);
-    free(names);
 }
 
 /* Block group of a parameter name, for localising errors: "stem", "blocks.N", "head". */
@@ -513,20 +455,20 @@ static void run_sandwich(const char *tag, const fx_file *f, const fx_file *pf)
     an_supernet net;
     CHECK_MSG(an_supernet_create(&net, sp) == AN_OK, "%s", an_error_message());
     char **names, **pnames;
-    int nnames = split_names(f, &names), npn = split_names(pf, &pnames);
+    int nnames = fx_names(f, "names", &names), npn = fx_names(pf, "names", &pnames);
     CHECK(npn == nnames);
     for (int j = 0; j < nnames && j < npn; j++) CHECK_MSG(strcmp(names[j], pnames[j]) == 0, "names differ at %d", j);
-    free_names(pnames);
+    fx_names_free(pnames);
     check_table(&net, names, nnames, nparams);
     if (load_params(&net, pf, "param", names, nnames, net.w)) {
         fprintf(stderr, "sandwich_%s: parameter table mismatch, skipping the numeric checks\n", tag);
-        free_names(names);
+        fx_names_free(names);
         an_supernet_free(&net);
         return;
     }
 
     int n, C, H, W;
-    float *x = load_images(f, "x", &n, &C, &H, &W);
+    float *x = fx_images(f, "x", &n, &C, &H, &W);
     CHECK(C == sp->in_channels && n == fx_int(f, "n"));
     size_t nl;
     const int32_t *labels = fx_i32(f, "labels", &nl);
@@ -538,7 +480,7 @@ static void run_sandwich(const char *tag, const fx_file *f, const fx_file *pf)
     check_masks(f, &cfg.train, step, n, archs[0].mix_width);
 
     /* ---- forward of each subnet, with the trainer's options */
-    float *logits = xmalloc(sizeof(float) * (size_t)nsub * n * K);
+    float *logits = fx_xmalloc(sizeof(float) * (size_t)nsub * n * K);
     an_net_ws *ws;
     CHECK(an_net_ws_create(&ws) == AN_OK);
     for (int s = 0; s < nsub; s++) {
@@ -565,7 +507,7 @@ static void run_sandwich(const char *tag, const fx_file *f, const fx_file *pf)
             CHECK_MSG(sa && t->ndim == 4 && t->dims[0] == n && t->dims[1] == sc && t->dims[2] == sh && t->dims[3] == sw,
                       "stem output shape");
             if (sa && t->ndim == 4 && t->dims[1] == sc && t->dims[2] == sh && t->dims[3] == sw) {
-                float *ref_chwn = nchw_to_chwn(t->data, n, sc, sh, sw);
+                float *ref_chwn = fx_nchw_to_chwn(t->data, n, sc, sh, sw);
                 cmp_arr("stem act (s=0)", "act/0/stem", sa, ref_chwn, (size_t)n * sc * sh * sw, 1e-30, RT_STEM);
                 free(ref_chwn);
             }
@@ -574,7 +516,7 @@ static void run_sandwich(const char *tag, const fx_file *f, const fx_file *pf)
     an_net_ws_free(ws);
 
     /* ---- losses and dlogits from the loss functions, on the C logits with the C teacher */
-    float *dz = xmalloc(sizeof(float) * (size_t)n * K);
+    float *dz = fx_xmalloc(sizeof(float) * (size_t)n * K);
     const float *teacher = logits;
     for (int s = 0; s < nsub; s++) {
         const float *z = logits + (size_t)s * n * K;
@@ -654,7 +596,7 @@ static void run_sandwich(const char *tag, const fx_file *f, const fx_file *pf)
     free(dz);
     free(logits);
     free(x);
-    free_names(names);
+    fx_names_free(names);
     an_supernet_free(&net);
 }
 
@@ -674,11 +616,11 @@ static void run_curve(const fx_file *f)
     an_supernet net;
     CHECK_MSG(an_supernet_create(&net, sp) == AN_OK, "%s", an_error_message());
     char **names;
-    int nnames = split_names(f, &names);
+    int nnames = fx_names(f, "names", &names);
     check_table(&net, names, nnames, nparams);
     if (load_params(&net, f, "param", names, nnames, net.w)) {
         fprintf(stderr, "curve: parameter table mismatch, skipping\n");
-        free_names(names);
+        fx_names_free(names);
         an_supernet_free(&net);
         return;
     }
@@ -689,14 +631,14 @@ static void run_curve(const fx_file *f)
         char tn[32];
         int C;
         snprintf(tn, sizeof tn, "x/%d", b);
-        xs[b] = load_images(f, tn, &n, &C, &H, &W);
+        xs[b] = fx_images(f, tn, &n, &C, &H, &W);
         CHECK(C == sp->in_channels);
         snprintf(tn, sizeof tn, "labels/%d", b);
         size_t cnt;
         ls[b] = fx_i32(f, tn, &cnt);
         CHECK(cnt == (size_t)n);
     }
-    an_arch *archs = xmalloc(sizeof(an_arch) * (size_t)steps * nsub);
+    an_arch *archs = fx_xmalloc(sizeof(an_arch) * (size_t)steps * nsub);
     int na = load_archs(sp, f, "archs", fx_int(f, "arch_len"), archs, steps * nsub);
     CHECK(na == steps * nsub);
     size_t cnt;
@@ -739,7 +681,7 @@ static void run_curve(const fx_file *f)
     an_trainer_free(&tr);
     free(archs);
     for (int b = 0; b < nb; b++) free(xs[b]);
-    free_names(names);
+    fx_names_free(names);
     an_supernet_free(&net);
 }
 

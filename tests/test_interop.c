@@ -45,25 +45,6 @@
 #define RT_LOGITS 2e-5
 #define MAX_ARCHS 8
 
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
-    return p;
-}
-
-/* NCHW [n][c][h][w] -> CHWN [c][h][w][n] (layout.h). */
-static float *nchw_to_chwn(const float *src, int n, int c, int h, int w)
-{
-    float *dst = xmalloc(sizeof(float) * (size_t)n * c * h * w);
-    for (int j = 0; j < n; j++)
-        for (int ch = 0; ch < c; ch++)
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    dst[(((size_t)ch * h + y) * w + x) * n + j] = src[(((size_t)j * c + ch) * h + y) * w + x];
-    return dst;
-}
-
 static char *read_file(const char *path)
 {
     FILE *fp = fopen(path, "rb");
@@ -71,7 +52,7 @@ static char *read_file(const char *path)
     fseek(fp, 0, SEEK_END);
     long len = ftell(fp);
     fseek(fp, 0, SEEK_SET);
-    char *s = xmalloc((size_t)len + 1);
+    char *s = fx_xmalloc((size_t)len + 1);
     if (fread(s, 1, (size_t)len, fp) != (size_t)len) { fprintf(stderr, "FIXTURE ERROR: reading %s\n", path); exit(2); }
     s[len] = 0;
     fclose(fp);
@@ -83,7 +64,7 @@ static int split_lines(const fx_file *f, const char *blob, char **out, int max, 
 {
     size_t len;
     const uint8_t *u = fx_u8(f, blob, &len);
-    *buf = xmalloc(len + 1);
+    *buf = fx_xmalloc(len + 1);
     memcpy(*buf, u, len);
     (*buf)[len] = 0;
     int k = 0;
@@ -176,7 +157,7 @@ int main(void)
     if (tx->dtype != 0 || tx->ndim != 4) { fprintf(stderr, "FIXTURE ERROR: x is not f32 4-D\n"); exit(2); }
     const int n = tx->dims[0], C = tx->dims[1], H = tx->dims[2], W = tx->dims[3], K = cfg.space.classes;
     CHECK(C == cfg.space.in_channels && H == W && n == fx_int(f, "n"));
-    float *x = nchw_to_chwn(tx->data, n, C, H, W);
+    float *x = fx_nchw_to_chwn(tx->data, n, C, H, W);
     char *archs[MAX_ARCHS], *abuf;
     const int na = split_lines(f, "archs", archs, MAX_ARCHS, &abuf);
     CHECK(na == fx_int(f, "narchs") && na >= 1);
@@ -187,7 +168,7 @@ int main(void)
     }
     an_net_ws *ws;
     CHECK(an_net_ws_create(&ws) == AN_OK);
-    float *z = xmalloc(sizeof(float) * (size_t)n * K), *z2 = xmalloc(sizeof(float) * (size_t)n * K);
+    float *z = fx_xmalloc(sizeof(float) * (size_t)n * K), *z2 = fx_xmalloc(sizeof(float) * (size_t)n * K);
     const an_fwd_opts inf = {.bn = AN_BN_INFER};
     double worst = 0;
     for (int i = 0; i < na; i++) {

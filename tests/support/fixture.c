@@ -114,3 +114,69 @@ float fx_float(const fx_file *f, const char *name)
     if (n != 1) { fprintf(stderr, "FIXTURE ERROR: '%s' is not a scalar in %s\n", name, f->path); exit(2); }
     return v[0];
 }
+
+void *fx_xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+float *fx_nchw_to_chwn(const float *src, int n, int c, int h, int w)
+{
+    float *dst = fx_xmalloc(sizeof(float) * (size_t)n * c * h * w);
+    for (int j = 0; j < n; j++)
+        for (int ch = 0; ch < c; ch++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    dst[(((size_t)ch * h + y) * w + x) * n + j] = src[(((size_t)j * c + ch) * h + y) * w + x];
+    return dst;
+}
+
+float *fx_images(const fx_file *f, const char *name, int *n, int *c, int *h, int *w)
+{
+    const fx_tensor *t = fx_get(f, name);
+    if (t->dtype != 0 || t->ndim != 4) {
+        fprintf(stderr, "FIXTURE ERROR: %s in %s is not f32 4-D\n", name, f->path);
+        exit(2);
+    }
+    *n = t->dims[0], *c = t->dims[1], *h = t->dims[2], *w = t->dims[3];
+    return fx_nchw_to_chwn(t->data, *n, *c, *h, *w);
+}
+
+int fx_names(const fx_file *f, const char *blob, char ***out)
+{
+    size_t len;
+    const uint8_t *u = fx_u8(f, blob, &len);
+    char *buf = fx_xmalloc(len + 1);
+    memcpy(buf, u, len);
+    buf[len] = 0;
+    int cnt = 0;
+    for (size_t i = 0; i < len; i++) cnt += buf[i] == '\n';
+    char **names = fx_xmalloc(sizeof(char *) * (size_t)(cnt + 1));
+    int k = 0;
+    char *s = buf;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == '\n') {
+            buf[i] = 0;
+            names[k++] = s;
+            s = buf + i + 1;
+        }
+    if (s != buf + len) {
+        fprintf(stderr, "FIXTURE ERROR: %s in %s does not end with a newline\n", blob, f->path);
+        exit(2);
+    }
+    names[cnt] = NULL;
+    if (!cnt) free(buf); /* names[0] owns the buffer otherwise */
+    *out = names;
+    return cnt;
+}
+
+void fx_names_free(char **names)
+{
+    if (names) free(names[0]);
+    free(names);
+}

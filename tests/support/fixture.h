@@ -44,4 +44,15 @@ int fx_has(const fx_file *f, const char *name);
 int fx_int(const fx_file *f, const char *name);
 float fx_float(const fx_file *f, const char *name);
 
+/* malloc that aborts the test when out of memory (never NULL, also for 0 bytes). */
+void *fx_xmalloc(size_t bytes);
+/* NCHW [n][c][h][w] -> a new CHWN [c][h][w][n] copy (the library's layout, layout.h). */
+float *fx_nchw_to_chwn(const float *src, int n, int c, int h, int w);
+/* Float32 image tensor `name` [n][c][h][w], as a new CHWN copy; aborts if not f32 4-D. */
+float *fx_images(const fx_file *f, const char *name, int *n, int *c, int *h, int *w);
+/* The '\n'-terminated names in uint8 tensor `blob`: returns their count and a NULL-terminated
+ * array of them in *out (free with fx_names_free); aborts if the last is not terminated. */
+int fx_names(const fx_file *f, const char *blob, char ***out);
+void fx_names_free(char **names);
+
 #endif
