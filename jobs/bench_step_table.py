@@ -14,6 +14,7 @@ kernel), the share of sgemm round by round, the step's time by kind of work in t
 the median step time, and memory (first round).
 """
 import json
+import statistics
 import sys
 
 
@@ -32,7 +33,6 @@ def main(path):
         rounds.setdefault(layout(r), {})[r["round"]] = r
     ips = lambda v: "%.0f" % v if v >= 100 else "%.3g" % v  # 3 digits for slow configs
 
-    median = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else (sorted(v)[len(v) // 2 - 1] + sorted(v)[len(v) // 2]) / 2
     print("| config | batch | ranks x threads | alphanet img/s | GFLOP/s | % of sgemm | "
           "PyTorch default img/s | PyTorch best img/s | x default | x best | alphanet img/s by round | "
           "x best by round (median) |")
@@ -50,7 +50,7 @@ def main(path):
         xs = [q["images_per_s"] / torch_rounds[(r["config"], r["batch"], total, "best", k)]["images_per_s"]
               for k, q in sorted(rounds[layout(r)].items())
               if (r["config"], r["batch"], total, "best", k) in torch_rounds]
-        x_by_round = " / ".join("%.2f" % v for v in xs) + (" (%.2f)" % median(xs) if len(xs) > 1 else "") if xs else "-"
+        x_by_round = " / ".join("%.2f" % v for v in xs) + (" (%.2f)" % statistics.median(xs) if len(xs) > 1 else "") if xs else "-"
         print("| %s | %d | %d x %d | %s | %.1f | %.0f%% | %s | %s | %s | %s | %s | %s |" % (
             r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], ips(r["images_per_s"]), r["gflops"],
             100 * r["gflops"] / r["sgemm_gflops"], cell(d), cell(b), ratio(d), ratio(b), by_round, x_by_round))
@@ -68,7 +68,7 @@ def main(path):
         if pct:
             print("  %s batch %d, %d rank(s) x %d thread(s): %s; median %.0f%% (sgemm in the same runs: %s)" % (
                 r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"],
-                " / ".join("%.0f%%" % v for v in pct), median(pct), " / ".join("%.0f%%" % v for v in sg)))
+                " / ".join("%.0f%%" % v for v in pct), statistics.median(pct), " / ".join("%.0f%%" % v for v in sg)))
 
     print("\nShare of BLIS's sgemm (same ranks and threads, same run), round by round:")
     for r in c:
