@@ -8,7 +8,8 @@
  *     a narrower last one, the k-split over it, a larger output for a long k;
  *   - the kernel for few rows of C and long rows of B (tb 0, n >= 256, m <= 32, or m <= 64 from
  *     k 32): row blocks of 8, 4, 2 and 1, column blocks of 32 and 16, a column remainder, a
- *     partial last chunk;
+ *     partial last chunk; the same kernel for a narrow C at any m (n a multiple of 16 up to
+ *     1024, k up to 640), on 2 threads split by rows when C has fewer column chunks than threads;
  *   - each threaded path again on 2 threads, bit for bit against 1. */
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,8 @@ int main(void)
                             {64, 200, 96}, {10, 64, 320},  {13, 7, 1029},   {16, 16, 8003}, {5, 3, 2051},
                             {2, 2, 64},    {64, 64, 100},  {3, 11, 4100},   {13, 300, 37},  {32, 1000, 9},
                             {7, 257, 200}, {30, 4100, 3},  {1, 256, 1},     {33, 130, 8193}, {5, 9, 200},
-                            {9, 276, 20},  {70, 250, 2100}, {100, 170, 600}, {45, 300, 40}};
+                            {9, 276, 20},  {70, 250, 2100}, {100, 170, 600}, {45, 300, 40},
+                            {100, 64, 300}, {77, 48, 30}, {200, 1024, 16}, {90, 1008, 640}};
     unsigned seed = 1;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
@@ -108,6 +110,9 @@ int main(void)
     threads_same(45, 3000, 40, 0, 920);
     threads_same(33, 130, 8193, 1, 930);
     threads_same(200, 300, 100, 0, 940);
+    threads_same(300, 64, 200, 0, 950);  /* narrow C: rows split over the threads */
+    threads_same(130, 32, 640, 0, 960);  /* the same with row blocks of 8, 4, 2 in the second half */
+    threads_same(150, 512, 96, 0, 970);  /* narrow C, 8 column chunks over the threads */
     /* k = 0 scales C by beta. */
     float c0[2] = {2, 3};
     an_sgemm(1, 2, 0, 1.0f, a, 1, 1, b, 1, 1, 0.5f, c0, 2, 1);
