@@ -113,6 +113,7 @@ int main(void)
     threads_same(300, 64, 200, 0, 950);  /* narrow C: rows split over the threads */
     threads_same(130, 32, 640, 0, 960);  /* the same with row blocks of 8, 4, 2 in the second half */
     threads_same(150, 512, 96, 0, 970);  /* narrow C, 8 column chunks over the threads */
+    threads_same(100, 64, 48, 0, 980);   /* narrow C below BLIS's threading size (0.6 MFLOP) */
     /* k = 0 scales C by beta. */
     float c0[2] = {2, 3};
     an_sgemm(1, 2, 0, 1.0f, a, 1, 1, b, 1, 1, 0.5f, c0, 2, 1);
