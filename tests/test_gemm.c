@@ -48,7 +48,7 @@ static void one(int m, int n, int k, int ta, int tb, int tc, int lda_pad, float 
 
 /* The same GEMM on 1 and 2 kernel threads: bit for bit equal (no path splits a sum over a
  * number of threads), and close to the reference. */
-static void threads_same(int m, int n, int k, int tb, unsigned seed)
+static void threads_same_on(int m, int n, int k, int tb, unsigned seed, int nt)
 {
     const int ldb = tb ? k : n;
     float *a = malloc(sizeof(float) * (size_t)m * k), *b = malloc(sizeof(float) * (size_t)n * k);
@@ -56,20 +56,22 @@ static void threads_same(int m, int n, int k, int tb, unsigned seed)
     float *cr = malloc(sizeof(float) * (size_t)m * n);
     t_fill(a, (size_t)m * k, seed, -1, 1);
     t_fill(b, (size_t)n * k, seed + 1, -1, 1);
+    for (size_t i = 0; i < (size_t)m * n; i++) c1[i] = c2[i] = NAN; /* beta 0: an output not written stays NaN */
     const ptrdiff_t rsb = tb ? 1 : ldb, csb = tb ? ldb : 1;
     an_gemm_set_threads(1);
     an_sgemm(m, n, k, 1.0f, a, k, 1, b, rsb, csb, 0.0f, c1, n, 1);
-    an_gemm_set_threads(2);
+    an_gemm_set_threads(nt);
     an_sgemm(m, n, k, 1.0f, a, k, 1, b, rsb, csb, 0.0f, c2, n, 1);
     an_gemm_set_threads(1);
     an_sgemm_ref(m, n, k, 1.0f, a, k, 1, b, rsb, csb, 0.0f, cr, n, 1);
-    CHECK_MSG(memcmp(c1, c2, sizeof(float) * (size_t)m * n) == 0, "gemm m%d n%d k%d tb%d: 1 and 2 threads differ", m,
-              n, k, tb);
+    CHECK_MSG(memcmp(c1, c2, sizeof(float) * (size_t)m * n) == 0, "gemm m%d n%d k%d tb%d: 1 and %d threads differ", m,
+              n, k, tb, nt);
     char what[64];
-    snprintf(what, sizeof what, "gemm m%d n%d k%d tb%d on 2 threads", m, n, k, tb);
+    snprintf(what, sizeof what, "gemm m%d n%d k%d tb%d on %d threads", m, n, k, tb, nt);
     CHECK_CLOSE(what, c2, cr, (size_t)m * n, 1e-5);
     free(a); free(b); free(c1); free(c2); free(cr);
 }
+static void threads_same(int m, int n, int k, int tb, unsigned seed) { threads_same_on(m, n, k, tb, seed, 2); }
 
 int main(void)
 {
@@ -111,9 +113,10 @@ int main(void)
     threads_same(33, 130, 8193, 1, 930);
     threads_same(200, 300, 100, 0, 940);
     threads_same(300, 64, 200, 0, 950);  /* narrow C: rows split over the threads */
-    threads_same(130, 32, 640, 0, 960);  /* the same with row blocks of 8, 4, 2 in the second half */
+    threads_same(130, 32, 640, 0, 960);  /* the same, with a block of 2 rows at the end */
     threads_same(150, 512, 96, 0, 970);  /* narrow C, 8 column chunks over the threads */
     threads_same(100, 64, 48, 0, 980);   /* narrow C below BLIS's threading size (0.6 MFLOP) */
+    threads_same_on(300, 128, 100, 0, 990, 4); /* 4 threads over 4 row parts x 2 column chunks */
     /* k = 0 scales C by beta. */
     float c0[2] = {2, 3};
     an_sgemm(1, 2, 0, 1.0f, a, 1, 1, b, 1, 1, 0.5f, c0, 2, 1);

@@ -207,14 +207,18 @@ static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa,
 #define ROWS_JC 64
 /* The same kernel for a narrow C at any m: n a whole number of vectors up to ROWS_NARROW_MAX_N
  * (the batch: squeeze-excite's GEMMs; the batch times the 2 x 2 or 4 x 4 pixels of the last
- * stages), k up to ROWS_NARROW_MAX_K. Its operands are in cache, and BLIS spends more on packing
- * and edges than on arithmetic: 1.1-1.6x BLIS's skx kernels on one Intel Xeon core for m 84-576,
- * n 64-1024, k 40-576, 2.4x at n = 16. Level at n = 784, k 192-1152 (ImageNet's 7 x 7 at batch
- * 16) on one thread; on two, 0.8x in one run (13 column chunks split 7 + 6). */
+ * stages), k up to ROWS_NARROW_MAX_K, and A (m x k, read again for every chunk of 64 columns)
+ * at most ROWS_NARROW_MAX_A floats, 512 KB, so that it stays in L2. Its operands are in cache,
+ * and BLIS spends more on packing and edges than on arithmetic: 1.1-1.6x BLIS's skx kernels on
+ * one Intel Xeon core for m 84-576, n 64-1024, k 40-576, 2.4x at n = 16. A larger A stays with
+ * BLIS: 1152 x 784, k 192 (ImageNet's 7 x 7 at batch 16) ran level on one thread and at 0.8x on
+ * two. */
 #define ROWS_NARROW_MAX_N 1024
 #define ROWS_NARROW_MAX_K 640
-/* Threads from this many flops on (BLIS's: 4 MFLOP): squeeze-excite's GEMMs of 1.2-3.6 MFLOP run
- * 1.5-1.8x faster on two threads than on one, 0.5 MFLOP 1.36x (one Intel Xeon VM). */
+#define ROWS_NARROW_MAX_A (128 * 1024)
+/* The kernel's threads from this many flops on (BLIS's: 4 MFLOP), on either route to it:
+ * squeeze-excite's GEMMs of 1.2-3.6 MFLOP and 32 x 256, k 192 (a few-rows one) ran 1.5-1.8x
+ * faster on two threads than on one, 0.5 MFLOP 1.36x (one Intel Xeon VM). */
 #define ROWS_PAR_MIN_FLOP 5e5
 
 /* Rows [i0, i0 + mb) of 16 * nv columns of C (32 or 16), at c: alpha * A B + beta * C, with b at
@@ -363,7 +367,8 @@ void an_sgemm(int m, int n, int k, float alpha,
         return;
     if (csb == 1 && csc == 1 &&
         ((n >= ROWS_MIN_N && (m <= ROWS_MAX_M || (m <= ROWS_MAX_M_DEEP && k >= ROWS_DEEP_K))) ||
-         (n % 16 == 0 && n <= ROWS_NARROW_MAX_N && k <= ROWS_NARROW_MAX_K))) {
+         (n % 16 == 0 && n <= ROWS_NARROW_MAX_N && k <= ROWS_NARROW_MAX_K &&
+          (double)m * k <= ROWS_NARROW_MAX_A))) {
         gemm_rows(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c, rsc, nt > 1 && 2.0 * m * n * k >= ROWS_PAR_MIN_FLOP ? nt : 1);
         return;
     }
