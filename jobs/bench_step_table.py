@@ -11,7 +11,9 @@ ratio; then the scaling of 1 rank x 2 threads and
 2 ranks x 1 thread against twice the 1-thread speed of the same round, round by round, next to
 that of BLIS's sgemm measured in the same runs (what the host gives a perfectly parallel
 kernel), the share of sgemm round by round, the step's time by kind of work in the round with
-the median step time, and memory (first round).
+the median step time, and memory (first round). The first line names the machine, as
+`alphanet bench step` reports it (CPU name, family and model, CPUs, L2 and L3), or every machine
+if the lines come from more than one.
 """
 import json
 import statistics
@@ -32,6 +34,10 @@ def main(path):
     for r in every:
         rounds.setdefault(layout(r), {})[r["round"]] = r
     ips = lambda v: "%.0f" % v if v >= 100 else "%.3g" % v  # 3 digits for slow configs
+    machines = list(dict.fromkeys(r["machine"] for r in every if "machine" in r))
+    if machines:
+        print(("Machine: " if len(machines) == 1 else "Machines (the lines come from more than one): ") +
+              "; ".join(machines) + "\n")
 
     print("| config | batch | ranks x threads | alphanet img/s | GFLOP/s | % of sgemm | "
           "PyTorch default img/s | PyTorch best img/s | x default | x best | alphanet img/s by round | "

@@ -7,8 +7,9 @@ Two rounds of the three layouts of one batch size, PyTorch's default (round 1) a
 rounds), with numbers chosen so that every ratio the table prints is known: x default, x best by
 round and its median, scaling against twice the 1 x 1 speed of the same round, sgemm's own
 scaling, the share of sgemm by round, the round with the median step time for the time by kind,
-and the memory ratio. Also: lines from before rounds (no "round" key) still give a table, and
-PyTorch lines for other archs (different MFLOPs) are refused.
+and the memory ratio; the machine line. Also: lines from before rounds (no "round" key) or
+without the machine still give a table, lines from two machines name both, and PyTorch lines
+for other archs (different MFLOPs) are refused.
 """
 import json
 import os
@@ -27,10 +28,12 @@ def check(cond, what):
 
 
 MFLOPS = [15.5, 3.0, 3.4, 1.4]
+MACHINE = "Test CPU, family 6 model 1, 2 CPUs, L2 2048K, L3 32768K"
 
 
 def alphanet(rnd, ranks, threads, ips, sgemm, ms, gemm_ms):
-    return {"config": "configs/fmnist.yaml", "round": rnd, "impl": "alphanet", "ranks": ranks, "threads": threads,
+    return {"config": "configs/fmnist.yaml", "round": rnd, "impl": "alphanet", "machine": MACHINE,
+            "ranks": ranks, "threads": threads,
             "batch": 64, "steps": 10, "ms_median": ms, "ms_min": ms, "ms_max": ms, "images_per_s": ips,
             "gflops": ips / 10.0, "sgemm_gflops": sgemm, "peak_rss_mb": 261.0, "need_mb": 200.0,
             "base_rss_mb": 21.0, "faults_per_step": 0.0, "new_bytes": 0, "mflops": MFLOPS,
@@ -42,12 +45,14 @@ def torch(rnd, threads, mode, ips, mflops=MFLOPS):
             "batch": 64, "steps": 10, "images_per_s": ips, "gflops": 1.0, "mflops": mflops, "peak_rss_mb": 700.0}
 
 
-def table(script, rows, strip_round=False):
+def table(script, rows, strip_round=False, strip_machine=False):
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for r in rows:
             r = dict(r)
             if strip_round:
                 r.pop("round", None)
+            if strip_machine:
+                r.pop("machine", None)
             f.write(json.dumps(r) + "\n")
     try:
         p = subprocess.run([sys.executable, script, f.name], capture_output=True, text=True)
@@ -95,12 +100,23 @@ def main(script):
     check("| fmnist.yaml | 64 | 2 x 1 | 2 | 71.1 | 30.0 |" in out, "2 x 1 time by kind from the median round (2)")
     check("(peak - base) / need 1.20" in out, "the memory ratio (261 - 21) / 200")
     check(r21 != "", "a row for 2 x 1")
+    check(lines[:1] == ["Machine: " + MACHINE], "the machine as the first line")
     if failed:
         print("the table was:\n" + out)
 
     # lines from before rounds: one round, the same first-round ratios
     rc, out, err = table(script, rows[:7], strip_round=True)
     check(rc == 0 and "| 10.00 | 2.50 |" in out, "JSON lines without rounds: %d %s %s" % (rc, out, err))
+
+    # lines without the machine (older binaries): no machine line, the same table
+    rc, out, err = table(script, rows, strip_machine=True)
+    check(rc == 0 and "Machine" not in out and "| 10.00 | 2.50 |" in out, "JSON lines without the machine: %d %s %s" %
+          (rc, out, err))
+    # two machines in one file: both named
+    other = dict(rows[3], machine="Other CPU, family 25 model 17, 2 CPUs, L2 1024K, L3 32768K")
+    rc, out, err = table(script, rows[:3] + [other] + rows[4:])
+    check(rc == 0 and "Machines (the lines come from more than one): " + MACHINE + "; Other CPU" in out,
+          "two machines: %d %s" % (rc, out.splitlines()[:1]))
 
     # PyTorch on other archs: refused
     bad = rows[:1] + [torch(1, 1, "best", 160.0, mflops=[15.5, 3.0, 3.4, 1.5])]

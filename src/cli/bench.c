@@ -33,6 +33,56 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The first value of "key\t: value" in /proc/cpuinfo into out (empty if absent). */
+static void cpuinfo_value(const char *key, char *out, size_t n)
+{
+    out[0] = '\0';
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    const size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, kl)) continue;
+        const char *v = line + kl;
+        while (*v == ' ' || *v == '\t') v++;
+        if (*v != ':') continue; /* a longer key: "model name" when asked for "model" */
+        for (v++; *v == ' '; v++) {}
+        snprintf(out, n, "%s", v);
+        out[strcspn(out, "\n")] = '\0';
+        break;
+    }
+    fclose(f);
+}
+
+/* The size of cpu0's cache at that index in sysfs ("2048K"), or "?". */
+static void cache_size(int index, char *out, size_t n)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", index);
+    snprintf(out, n, "?");
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    if (fgets(out, (int)n, f)) out[strcspn(out, "\n")] = '\0';
+    fclose(f);
+}
+
+/* What a benchmark ran on, for the record next to its numbers: the CPU's name, family and model
+ * (names such as "Intel(R) Xeon(R) Processor" do not say which), online CPUs, L2 and L3 of cpu0.
+ * Double quotes and backslashes become spaces, so the text can go into JSON as it is. */
+static void machine_text(char *out, size_t n)
+{
+    char name[128], fam[16], model[16], l2[32], l3[32];
+    cpuinfo_value("model name", name, sizeof name);
+    cpuinfo_value("cpu family", fam, sizeof fam);
+    cpuinfo_value("model", model, sizeof model);
+    cache_size(2, l2, sizeof l2);
+    cache_size(3, l3, sizeof l3);
+    snprintf(out, n, "%s, family %s model %s, %ld CPUs, L2 %s, L3 %s", name[0] ? name : "unknown CPU",
+             fam[0] ? fam : "?", model[0] ? model : "?", sysconf(_SC_NPROCESSORS_ONLN), l2, l3);
+    for (char *c = out; *c; c++)
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = ' ';
+}
+
 /* K_LAYERS / K_CHAIN: a block's middle (expansion BN + swish, depthwise, BN + swish) layer by
  * layer or chained channel by channel (dwbn.h); cin = channels, h = input size. */
 typedef enum { K_CONV1X1, K_CONV, K_DW, K_BN_SWISH, K_LAYERS, K_CHAIN } kind;
@@ -250,6 +300,9 @@ static int bench_kernels(int argc, char **argv)
     const double peak = sgemm_gflops(1024, 1024, 1024, quick ? 0.2 : 1.0);
     const int cm = imagenet ? 144 : 96, cn = n * (imagenet ? 112 * 112 : 28 * 28), ck = imagenet ? 24 : 16;
     const double convlike = sgemm_gflops(cm, cn, ck, quick ? 0.2 : 1.0);
+    char machine[320];
+    machine_text(machine, sizeof machine);
+    printf("machine: %s\n", machine);
     printf("BLIS kernels: %s\n", an_gemm_kernel_name());
     printf("BLIS sgemm 1024^3: %.1f GFLOP/s; conv-shaped %d x %d x %d: %.1f GFLOP/s\n", peak, cm, cn, ck, convlike);
     printf("batch %d; times are medians per call; %% = share of the square sgemm speed\n\n", n);
@@ -430,8 +483,11 @@ static int bench_step(int argc, char **argv)
     double mean = 0;
     for (int i = 0; i < steps; i++) mean += ms[i] / steps;
     if (c.rank == 0) {
+        char machine[320];
+        machine_text(machine, sizeof machine);
         printf("config %s, batch %d on %d rank(s) x %d thread(s), BLIS kernels %s, supernet %zu parameters\n", path,
                batch, P, an_kernel_threads(), an_gemm_kernel_name(), net.total);
+        printf("machine: %s\n", machine);
         for (int s = 0; s < 4; s++) {
             char a[AN_ARCH_TEXT_MAX];
             an_arch_format(&plan.arch[s], a, sizeof a);
@@ -457,11 +513,11 @@ static int bench_step(int argc, char **argv)
         printf("during the timed steps: %.1f page faults per step, %.0f bytes of new heap or workspace\n", mem_max[2],
                mem_max[3]);
         if (json) {
-            printf("{\"impl\": \"alphanet\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"steps\": %d, "
+            printf("{\"impl\": \"alphanet\", \"machine\": \"%s\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"steps\": %d, "
                    "\"ms_median\": %.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, \"images_per_s\": %.3f, \"gflops\": %.3f, "
                    "\"sgemm_gflops\": %.3f, \"peak_rss_mb\": %.2f, \"need_mb\": %.2f, \"base_rss_mb\": %.2f, "
                    "\"faults_per_step\": %.1f, \"new_bytes\": %.0f, \"mflops\": [",
-                   P, an_kernel_threads(), batch, steps, med, ms[0], ms[steps - 1], batch / med * 1e3, gf, sg[0],
+                   machine, P, an_kernel_threads(), batch, steps, med, ms[0], ms[steps - 1], batch / med * 1e3, gf, sg[0],
                    mem_max[0] / 1e6, need / 1e6, mem_max[1] / 1e6, mem_max[2], mem_max[3]);
             for (int s = 0; s < 4; s++) printf("%s%.6f", s ? ", " : "", an_arch_flops(&cfg.space, &plan.arch[s]) / 1e6);
             printf("], \"breakdown_ms\": {");
