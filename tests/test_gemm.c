@@ -9,8 +9,10 @@
  *   - the kernel for few rows of C and long rows of B (tb 0, n >= 256, m <= 32, or m <= 64 from
  *     k 32): row blocks of 8, 4, 2 and 1, column blocks of 32 and 16, a column remainder, a
  *     partial last chunk; the same kernel for a narrow C at any m (n a multiple of 16 up to
- *     1024, k up to 640), on 2 threads split by rows when C has fewer column chunks than threads;
- *   - each threaded path again on 2 threads, bit for bit against 1. */
+ *     1024, k up to 640, A up to 128k floats), split by rows over the threads when C has fewer
+ *     column chunks than threads;
+ *   - each threaded path again on 2 threads (the row split also on 4, over row parts times
+ *     column chunks), bit for bit against 1. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +48,7 @@ static void one(int m, int n, int k, int ta, int tb, int tc, int lda_pad, float 
     free(a); free(b); free(c1); free(c2);
 }
 
-/* The same GEMM on 1 and 2 kernel threads: bit for bit equal (no path splits a sum over a
+/* The same GEMM on 1 and nt kernel threads: bit for bit equal (no path splits a sum over a
  * number of threads), and close to the reference. */
 static void threads_same_on(int m, int n, int k, int tb, unsigned seed, int nt)
 {

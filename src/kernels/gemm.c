@@ -221,6 +221,16 @@ static int dots(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa,
  * faster on two threads than on one, 0.5 MFLOP 1.36x (one Intel Xeon VM). */
 #define ROWS_PAR_MIN_FLOP 5e5
 
+/* Whether the few-rows kernel takes a GEMM of this shape (B and C row-major): few rows of C over
+ * long rows of B, or a narrow C with a short k and a small A. */
+static int rows_shape(int m, int n, int k)
+{
+    const int few_rows = n >= ROWS_MIN_N && (m <= ROWS_MAX_M || (m <= ROWS_MAX_M_DEEP && k >= ROWS_DEEP_K));
+    const int narrow = n % 16 == 0 && n <= ROWS_NARROW_MAX_N && k <= ROWS_NARROW_MAX_K &&
+                       (double)m * k <= ROWS_NARROW_MAX_A;
+    return few_rows || narrow;
+}
+
 /* Rows [i0, i0 + mb) of 16 * nv columns of C (32 or 16), at c: alpha * A B + beta * C, with b at
  * the same columns of B (rows ldb apart). */
 static inline __attribute__((always_inline)) void rows_block(int k, float alpha, const float *a, ptrdiff_t rsa,
@@ -365,10 +375,7 @@ void an_sgemm(int m, int n, int k, float alpha,
     const int big = 2.0 * m * n * k >= 4e6, wide = (double)m * n >= gemm_min_out();
     if (big && !wide && k >= KSPLIT * KSPLIT_MIN_K && ksplit(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, nt))
         return;
-    if (csb == 1 && csc == 1 &&
-        ((n >= ROWS_MIN_N && (m <= ROWS_MAX_M || (m <= ROWS_MAX_M_DEEP && k >= ROWS_DEEP_K))) ||
-         (n % 16 == 0 && n <= ROWS_NARROW_MAX_N && k <= ROWS_NARROW_MAX_K &&
-          (double)m * k <= ROWS_NARROW_MAX_A))) {
+    if (csb == 1 && csc == 1 && rows_shape(m, n, k)) {
         gemm_rows(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c, rsc, nt > 1 && 2.0 * m * n * k >= ROWS_PAR_MIN_FLOP ? nt : 1);
         return;
     }
