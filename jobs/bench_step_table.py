@@ -95,11 +95,14 @@ def main(path):
               " | ".join("%.1f" % q["breakdown_ms"][k] for k in kinds) + " |")
 
     print("\nMemory per rank (MB): peak resident, process before allocating, what the step needs; "
-          "page faults per timed step and new bytes allocated during the timed steps:")
+          "page faults per timed step and new bytes allocated during the timed steps; resident on huge pages "
+          "(binaries that report it):")
     for r in c:
-        print("  %s batch %d, %d x %d: peak %.0f, base %.0f, need %.0f, (peak - base) / need %.2f; %.1f faults/step, %d B" % (
+        huge = "; huge pages %.0f" % r["huge_mb"] if "huge_mb" in r else ""
+        print("  %s batch %d, %d x %d: peak %.0f, base %.0f, need %.0f, (peak - base) / need %.2f; %.1f faults/step, %d B%s" % (
             r["config"].split("/")[-1], r["batch"], r["ranks"], r["threads"], r["peak_rss_mb"], r["base_rss_mb"],
-            r["need_mb"], (r["peak_rss_mb"] - r["base_rss_mb"]) / r["need_mb"], r["faults_per_step"], r["new_bytes"]))
+            r["need_mb"], (r["peak_rss_mb"] - r["base_rss_mb"]) / r["need_mb"], r["faults_per_step"], r["new_bytes"],
+            huge))
     for k, p in sorted(t.items()):  # the first round's
         print("  PyTorch %s, %s batch %d, %d thread(s): peak %.0f" % (k[3], k[0].split("/")[-1], k[1], k[2],
                                                                       p["peak_rss_mb"]))

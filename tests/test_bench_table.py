@@ -7,7 +7,7 @@ Two rounds of the three layouts of one batch size, PyTorch's default (round 1) a
 rounds), with numbers chosen so that every ratio the table prints is known: x default, x best by
 round and its median, scaling against twice the 1 x 1 speed of the same round, sgemm's own
 scaling, the share of sgemm by round, the round with the median step time for the time by kind,
-and the memory ratio; the machine line. Also: lines from before rounds (no "round" key) or
+and the memory ratio with the huge pages; the machine line. Also: lines from before rounds (no "round" key) or
 without the machine still give a table, lines from two machines name both, and PyTorch lines
 for other archs (different MFLOPs) are refused.
 """
@@ -36,7 +36,7 @@ def alphanet(rnd, ranks, threads, ips, sgemm, ms, gemm_ms):
             "ranks": ranks, "threads": threads,
             "batch": 64, "steps": 10, "ms_median": ms, "ms_min": ms, "ms_max": ms, "images_per_s": ips,
             "gflops": ips / 10.0, "sgemm_gflops": sgemm, "peak_rss_mb": 261.0, "need_mb": 200.0,
-            "base_rss_mb": 21.0, "faults_per_step": 0.0, "new_bytes": 0, "mflops": MFLOPS,
+            "base_rss_mb": 21.0, "faults_per_step": 0.0, "new_bytes": 0, "huge_mb": 238.0, "mflops": MFLOPS,
             "breakdown_ms": {"GEMM convolutions": gemm_ms, "depthwise + its BN": 1.0}}
 
 
@@ -98,7 +98,8 @@ def main(script):
     # time by kind: of two rounds the faster (the first of the two middle ones): round 2, 128 ms
     check("| fmnist.yaml | 64 | 1 x 1 | 2 | 128.0 | 60.0 |" in out, "1 x 1 time by kind from the median round (2)")
     check("| fmnist.yaml | 64 | 2 x 1 | 2 | 71.1 | 30.0 |" in out, "2 x 1 time by kind from the median round (2)")
-    check("(peak - base) / need 1.20" in out, "the memory ratio (261 - 21) / 200")
+    check("(peak - base) / need 1.20; 0.0 faults/step, 0 B; huge pages 238" in out,
+          "the memory ratio (261 - 21) / 200 and the huge pages")
     check(r21 != "", "a row for 2 x 1")
     check(lines[:1] == ["Machine: " + MACHINE], "the machine as the first line")
     if failed:
@@ -107,6 +108,11 @@ def main(script):
     # lines from before rounds: one round, the same first-round ratios
     rc, out, err = table(script, rows[:7], strip_round=True)
     check(rc == 0 and "| 10.00 | 2.50 |" in out, "JSON lines without rounds: %d %s %s" % (rc, out, err))
+
+    # lines without the huge pages (older binaries): the memory line without them
+    rc, out, err = table(script, [{k: v for k, v in r.items() if k != "huge_mb"} for r in rows])
+    check(rc == 0 and "(peak - base) / need 1.20; 0.0 faults/step, 0 B\n" in out and "huge pages 2" not in out,
+          "JSON lines without huge pages: %d %s" % (rc, err))
 
     # lines without the machine (older binaries): no machine line, the same table
     rc, out, err = table(script, rows, strip_machine=True)

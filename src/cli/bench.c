@@ -350,6 +350,19 @@ static double rss_now(void)
     return (double)res * (double)sysconf(_SC_PAGESIZE);
 }
 
+/* Resident memory of this process on transparent huge pages (AnonHugePages of
+ * /proc/self/smaps_rollup), in bytes; 0 if unknown. */
+static double huge_now(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "AnonHugePages: %lf kB", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb * 1024.0;
+}
+
 /* `alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--json] [--set k=v]...`: the
  * sandwich step (largest, two fixed random and the smallest subnet, losses, backward, gradient
  * allreduce when run on several ranks, clip and SGD) on random images, after warm-up; median of
@@ -467,10 +480,10 @@ static int bench_step(int argc, char **argv)
     const double need = state + (double)fwd + (double)bwd + inputs;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double mem[4] = {ru.ru_maxrss * 1024.0, rss0, (double)(ru1.ru_minflt - ru0.ru_minflt) / steps,
-                     heap_growth + ws_growth};
-    double mem_max[4];
-    for (int k = 0; k < 4; k++) { /* the worst rank (of the first 64) */
+    double mem[5] = {ru.ru_maxrss * 1024.0, rss0, (double)(ru1.ru_minflt - ru0.ru_minflt) / steps,
+                     heap_growth + ws_growth, -huge_now()};
+    double mem_max[5];
+    for (int k = 0; k < 5; k++) { /* the worst rank (of the first 64); the fewest huge pages */
         double v[64] = {0};
         const int q = P < 64 ? P : 64;
         if (c.rank < q) v[c.rank] = mem[k];
@@ -510,15 +523,15 @@ static int bench_step(int argc, char **argv)
                "allocating %.1f MB; (peak - that) / need = %.2f\n",
                mem_max[0] / 1e6, need / 1e6, state / 1e6, fwd / 1e6, bwd / 1e6, inputs / 1e6, mem_max[1] / 1e6,
                (mem_max[0] - mem_max[1]) / need);
-        printf("during the timed steps: %.1f page faults per step, %.0f bytes of new heap or workspace\n", mem_max[2],
-               mem_max[3]);
+        printf("during the timed steps: %.1f page faults per step, %.0f bytes of new heap or workspace; %.1f MB resident "
+               "on huge pages (fewest of any rank)\n", mem_max[2], mem_max[3], -mem_max[4] / 1e6);
         if (json) {
             printf("{\"impl\": \"alphanet\", \"machine\": \"%s\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"steps\": %d, "
                    "\"ms_median\": %.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, \"images_per_s\": %.3f, \"gflops\": %.3f, "
                    "\"sgemm_gflops\": %.3f, \"peak_rss_mb\": %.2f, \"need_mb\": %.2f, \"base_rss_mb\": %.2f, "
-                   "\"faults_per_step\": %.1f, \"new_bytes\": %.0f, \"mflops\": [",
+                   "\"faults_per_step\": %.1f, \"new_bytes\": %.0f, \"huge_mb\": %.2f, \"mflops\": [",
                    machine, P, an_kernel_threads(), batch, steps, med, ms[0], ms[steps - 1], batch / med * 1e3, gf, sg[0],
-                   mem_max[0] / 1e6, need / 1e6, mem_max[1] / 1e6, mem_max[2], mem_max[3]);
+                   mem_max[0] / 1e6, need / 1e6, mem_max[1] / 1e6, mem_max[2], mem_max[3], -mem_max[4] / 1e6);
             for (int s = 0; s < 4; s++) printf("%s%.6f", s ? ", " : "", an_arch_flops(&cfg.space, &plan.arch[s]) / 1e6);
             printf("], \"breakdown_ms\": {");
             for (int k = 0; k < AN_PROF_KINDS; k++)

@@ -1,6 +1,8 @@
 /* common.c - error messages, aligned allocation and the version string (see common.h). */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "alphanet/common.h"
 
+#include <sys/mman.h>
 #include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,10 +46,34 @@ const char *an_status_name(an_status st)
     return "unknown error";
 }
 
+/* Large blocks (the activation arenas, gradients and momentum, the dataset) start on a huge-page
+ * boundary and are advised for transparent huge pages, which Linux grants in its default "madvise"
+ * mode only on request. The kernels walk tensors of tens of MB whose channel rows lie hundreds
+ * of KB apart; with 4 KB pages that is a TLB miss every few KB, each a page walk (two nested
+ * ones in a VM). Measured in docs/design.md (Compute kernels, huge pages): a few percent on the
+ * forward, more in a VM's slow phases. ALPHANET_HUGEPAGES=0 keeps the system's default pages. */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_MIN ((size_t)4 << 20)
+
+static int huge_pages_wanted(void)
+{
+    const char *e = getenv("ALPHANET_HUGEPAGES");
+    return !(e && strcmp(e, "0") == 0);
+}
+
 void *an_alloc_at(size_t bytes, const char *file, int line)
 {
     size_t rounded = (bytes + 63) / 64 * 64;
-    void *p = rounded ? aligned_alloc(64, rounded) : NULL;
+    void *p = NULL;
+    if (rounded >= HUGE_MIN && huge_pages_wanted()) {
+        rounded = (rounded + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+        p = aligned_alloc(HUGE_PAGE, rounded);
+#ifdef MADV_HUGEPAGE
+        if (p) (void)madvise(p, rounded, MADV_HUGEPAGE); /* a hint: without it, the default pages */
+#endif
+    } else if (rounded) {
+        p = aligned_alloc(64, rounded);
+    }
     if (!p && rounded) {
         an_error(AN_ERR_NOMEM, "cannot allocate %zu bytes (%s:%d)", bytes, file, line);
         return NULL;
