@@ -1,5 +1,6 @@
 /* pool.c - 2x2 average pooling with optional padding, and global average pooling, on CHWN
- * activations: the loops over the n samples of a pixel are the vector loops (see pool.h). */
+ * activations: the loops over the n samples of a pixel are the vector loops (see pool.h);
+ * channels are split over the kernel threads. */
 #include "alphanet/kernels/pool.h"
 
 #include "alphanet/kernels/gemm.h"
@@ -9,6 +10,8 @@
 void an_avgpool2_forward(float *y, const float *x, int c, int n, int h, int w, int pad)
 {
     const int ho = an_avgpool2_out(h, pad), wo = an_avgpool2_out(w, pad);
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * h * w * n >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *xc = x + (ptrdiff_t)ch * h * w * n;
         float *yc = y + (ptrdiff_t)ch * ho * wo * n;
@@ -34,6 +37,8 @@ void an_avgpool2_forward(float *y, const float *x, int c, int n, int h, int w, i
 void an_avgpool2_backward(float *dx, const float *dy, int c, int n, int h, int w, int pad)
 {
     const int ho = an_avgpool2_out(h, pad), wo = an_avgpool2_out(w, pad);
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * h * w * n >= AN_PAR_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         float *dxc = dx + (ptrdiff_t)ch * h * w * n;
         const float *dyc = dy + (ptrdiff_t)ch * ho * wo * n;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alphanet/kernels/act.h"
+#include "alphanet/kernels/gemm.h"
 #include "alphanet/kernels/softmax.h"
 #include "alphanet/prof.h"
 
@@ -123,11 +124,14 @@ void an_step_apply(an_trainer *tr, double lr)
     const an_supernet *net = tr->net;
     const float clip = (float)t->grad_clip, mu = (float)t->momentum, lrf = (float)lr;
     const double t0 = an_prof_begin();
+    const int nt = an_kernel_threads(); /* every element on its own: the same bits on any count */
+#pragma omp parallel num_threads(nt) if (nt > 1 && net->total >= AN_PAR_MIN_WORK)
     for (int i = 0; i < net->nparams; i++) {
         const an_param *p = &net->params[i];
         float *restrict w = net->w + p->offset, *restrict m = tr->mom + p->offset;
         const float *restrict g = tr->grad + p->offset;
         const float wd = p->decay ? (float)t->weight_decay : 0.0f;
+#pragma omp for schedule(static) nowait
         for (size_t k = 0; k < p->count; k++) {
             float gk = g[k];
             if (clip > 0) gk = gk > clip ? clip : (gk < -clip ? -clip : gk);
