@@ -36,8 +36,9 @@ const char *an_error_message(void);
 /* A short name for a status ("I/O error", ...). */
 const char *an_status_name(an_status st);
 
-/* Allocation with 64-byte alignment (AVX-512 lines). Returns NULL and records an error with
- * the caller's file and line on failure. Free with an_free. */
+/* Allocation with 64-byte alignment (AVX-512 lines); blocks of 4 MB or more start on a 2 MB
+ * boundary and are advised for transparent huge pages (unless ALPHANET_HUGEPAGES=0). Returns
+ * NULL and records an error with the caller's file and line on failure. Free with an_free. */
 void *an_alloc_at(size_t bytes, const char *file, int line);
 void *an_calloc_at(size_t bytes, const char *file, int line);
 #define an_alloc(bytes) an_alloc_at((bytes), __FILE__, __LINE__)

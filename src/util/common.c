@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,10 @@ static int huge_pages_wanted(void)
 
 void *an_alloc_at(size_t bytes, const char *file, int line)
 {
+    if (bytes > SIZE_MAX - HUGE_PAGE) { /* no rounding below may wrap around */
+        an_error(AN_ERR_NOMEM, "cannot allocate %zu bytes (%s:%d)", bytes, file, line);
+        return NULL;
+    }
     size_t rounded = (bytes + 63) / 64 * 64;
     void *p = NULL;
     if (rounded >= HUGE_MIN && huge_pages_wanted()) {
