@@ -28,7 +28,7 @@ static int vma_flag(const void *p, const char *flag)
     while (fgets(line, sizeof line, f)) {
         unsigned long lo, hi;
         char dash;
-        if (sscanf(line, "%lx%c%lx ", &lo, &dash, &hi) == 3 && dash == '-' && strchr(line, ' ')) {
+        if (sscanf(line, "%lx%c%lx ", &lo, &dash, &hi) == 3 && dash == '-') {
             inside = a >= lo && a < hi;
             continue;
         }

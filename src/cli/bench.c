@@ -496,6 +496,7 @@ static int bench_step(int argc, char **argv)
     double mean = 0;
     for (int i = 0; i < steps; i++) mean += ms[i] / steps;
     if (c.rank == 0) {
+        const double huge_mb = (0.0 - mem_max[4]) / 1e6; /* the fewest (stored negated); 0.0 - keeps -0.0 away */
         char machine[320];
         machine_text(machine, sizeof machine);
         printf("config %s, batch %d on %d rank(s) x %d thread(s), BLIS kernels %s, supernet %zu parameters\n", path,
@@ -524,14 +525,14 @@ static int bench_step(int argc, char **argv)
                mem_max[0] / 1e6, need / 1e6, state / 1e6, fwd / 1e6, bwd / 1e6, inputs / 1e6, mem_max[1] / 1e6,
                (mem_max[0] - mem_max[1]) / need);
         printf("during the timed steps: %.1f page faults per step, %.0f bytes of new heap or workspace; %.1f MB resident "
-               "on huge pages (fewest of any rank)\n", mem_max[2], mem_max[3], (0.0 - mem_max[4]) / 1e6);
+               "on huge pages (fewest of any rank)\n", mem_max[2], mem_max[3], huge_mb);
         if (json) {
             printf("{\"impl\": \"alphanet\", \"machine\": \"%s\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"steps\": %d, "
                    "\"ms_median\": %.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, \"images_per_s\": %.3f, \"gflops\": %.3f, "
                    "\"sgemm_gflops\": %.3f, \"peak_rss_mb\": %.2f, \"need_mb\": %.2f, \"base_rss_mb\": %.2f, "
                    "\"faults_per_step\": %.1f, \"new_bytes\": %.0f, \"huge_mb\": %.2f, \"mflops\": [",
                    machine, P, an_kernel_threads(), batch, steps, med, ms[0], ms[steps - 1], batch / med * 1e3, gf, sg[0],
-                   mem_max[0] / 1e6, need / 1e6, mem_max[1] / 1e6, mem_max[2], mem_max[3], (0.0 - mem_max[4]) / 1e6);
+                   mem_max[0] / 1e6, need / 1e6, mem_max[1] / 1e6, mem_max[2], mem_max[3], huge_mb);
             for (int s = 0; s < 4; s++) printf("%s%.6f", s ? ", " : "", an_arch_flops(&cfg.space, &plan.arch[s]) / 1e6);
             printf("], \"breakdown_ms\": {");
             for (int k = 0; k < AN_PROF_KINDS; k++)

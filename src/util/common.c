@@ -64,22 +64,20 @@ static int huge_pages_wanted(void)
 
 void *an_alloc_at(size_t bytes, const char *file, int line)
 {
-    if (bytes > SIZE_MAX - HUGE_PAGE) { /* no rounding below may wrap around */
-        an_error(AN_ERR_NOMEM, "cannot allocate %zu bytes (%s:%d)", bytes, file, line);
-        return NULL;
-    }
-    size_t rounded = (bytes + 63) / 64 * 64;
     void *p = NULL;
-    if (rounded >= HUGE_MIN && huge_pages_wanted()) {
-        rounded = (rounded + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-        p = aligned_alloc(HUGE_PAGE, rounded);
+    if (bytes <= SIZE_MAX - HUGE_PAGE) { /* else refused: the rounding below would wrap around */
+        size_t rounded = (bytes + 63) / 64 * 64;
+        if (rounded >= HUGE_MIN && huge_pages_wanted()) {
+            rounded = (rounded + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+            p = aligned_alloc(HUGE_PAGE, rounded);
 #ifdef MADV_HUGEPAGE
-        if (p) (void)madvise(p, rounded, MADV_HUGEPAGE); /* a hint: without it, the default pages */
+            if (p) (void)madvise(p, rounded, MADV_HUGEPAGE); /* a hint: without it, the default pages */
 #endif
-    } else if (rounded) {
-        p = aligned_alloc(64, rounded);
+        } else if (rounded) {
+            p = aligned_alloc(64, rounded);
+        }
     }
-    if (!p && rounded) {
+    if (!p && bytes) {
         an_error(AN_ERR_NOMEM, "cannot allocate %zu bytes (%s:%d)", bytes, file, line);
         return NULL;
     }
