@@ -12,7 +12,9 @@
  *     1024, k up to 640, A up to 128k floats), split by rows over the threads when C has fewer
  *     column chunks than threads;
  *   - each threaded path again on 2 threads (the row split also on 4, over row parts times
- *     column chunks), bit for bit against 1. */
+ *     column chunks), bit for bit against 1.
+ * And the per-shape timing (an_gemm_shapes): what it records, and what it leaves out. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,8 +77,65 @@ static void threads_same_on(int m, int n, int k, int tb, unsigned seed, int nt)
 }
 static void threads_same(int m, int n, int k, int tb, unsigned seed) { threads_same_on(m, n, k, tb, seed, 2); }
 
+/* The entry of an_gemm_shapes for a shape and route, or NULL. */
+static const an_gemm_shape_time *find_shape(const an_gemm_shape_time *t, int nt, int m, int n, int k, char ta, char tb,
+                                            const char *route)
+{
+    for (int i = 0; i < nt; i++)
+        if (t[i].m == m && t[i].n == n && t[i].k == k && t[i].ta == ta && t[i].tb == tb && !strcmp(t[i].route, route))
+            return &t[i];
+    return NULL;
+}
+
+static void gemm_shapes(void)
+{
+    float *a = calloc(200 * 300, sizeof(float)), *b = calloc(300 * 1024, sizeof(float)), *c = calloc(300 * 1024, sizeof(float));
+    static an_gemm_shape_time t[AN_GEMM_SHAPES_MAX];
+    an_gemm_shapes_start();
+    for (int r = 0; r < 3; r++) an_sgemm(16, 1024, 32, 1.0f, a, 32, 1, b, 1024, 1, 0.0f, c, 1024, 1); /* few rows */
+    an_sgemm(200, 300, 100, 1.0f, a, 100, 1, b, 300, 1, 0.0f, c, 300, 1);                             /* BLIS */
+    an_sgemm(200, 300, 100, 1.0f, a, 1, 200, b, 300, 1, 0.0f, c, 300, 1);                             /* A^T */
+    an_sgemm(8, 8, 0, 1.0f, a, 1, 1, b, 1, 1, 0.0f, c, 8, 1);  /* k = 0: only scales C, not a GEMM */
+    an_sgemm(0, 8, 8, 1.0f, a, 8, 1, b, 8, 1, 0.0f, c, 8, 1);  /* nothing to do */
+    int inside = 0;
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp master
+        {
+            inside = omp_in_parallel();
+            an_sgemm(4, 4, 4, 1.0f, a, 4, 1, b, 4, 1, 0.0f, c, 4, 1); /* a kernel's own threads: left out */
+        }
+    }
+    an_gemm_shapes_stop();
+    an_sgemm(16, 1024, 32, 1.0f, a, 32, 1, b, 1024, 1, 0.0f, c, 1024, 1); /* after stop: left out */
+    int nt = an_gemm_shapes(t, AN_GEMM_SHAPES_MAX);
+    CHECK_MSG(nt == (inside ? 3 : 4), "%d shapes recorded (inside a team of 2: %d)", nt, inside);
+    const an_gemm_shape_time *rows = find_shape(t, nt, 16, 1024, 32, 'n', 'n', "few-rows");
+    const an_gemm_shape_time *blis = find_shape(t, nt, 200, 300, 100, 'n', 'n', "blis");
+    const an_gemm_shape_time *blist = find_shape(t, nt, 200, 300, 100, 't', 'n', "blis");
+    CHECK(rows && rows->calls == 3 && rows->seconds > 0);
+    CHECK(blis && blis->calls == 1 && blis->seconds > 0);
+    CHECK(blist && blist->calls == 1);
+    CHECK(find_shape(t, nt, 4, 4, 4, 'n', 'n', "blis") == NULL || !inside);
+    for (int i = 1; i < nt; i++) CHECK_MSG(t[i - 1].seconds >= t[i].seconds, "entry %d is out of order", i);
+    CHECK(an_gemm_shapes(t, 1) == 1);
+    /* more shapes than the table holds: the rest counted in one "other" entry */
+    an_gemm_shapes_start();
+    CHECK(an_gemm_shapes(t, AN_GEMM_SHAPES_MAX) == 0);
+    for (int j = 1; j <= AN_GEMM_SHAPES_MAX + 5; j++) an_sgemm(1, j, 1, 1.0f, a, 1, 1, b, j, 1, 0.0f, c, j, 1);
+    an_gemm_shapes_stop();
+    nt = an_gemm_shapes(t, AN_GEMM_SHAPES_MAX);
+    CHECK(nt == AN_GEMM_SHAPES_MAX);
+    const an_gemm_shape_time *other = find_shape(t, nt, 0, 0, 0, '-', '-', "other");
+    CHECK_MSG(other && other->calls == 6, "the overflow entry counts %ld calls", other ? other->calls : -1L);
+    free(a);
+    free(b);
+    free(c);
+}
+
 int main(void)
 {
+    gemm_shapes();
     const int sizes[][3] = {{1, 1, 1},     {1, 17, 5},     {13, 1, 7},      {7, 9, 1},      {33, 65, 17},
                             {64, 200, 96}, {10, 64, 320},  {13, 7, 1029},   {16, 16, 8003}, {5, 3, 2051},
                             {2, 2, 64},    {64, 64, 100},  {3, 11, 4100},   {13, 300, 37},  {32, 1000, 9},

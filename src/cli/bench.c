@@ -363,26 +363,50 @@ static double huge_now(void)
     return kb * 1024.0;
 }
 
-/* `alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--json] [--set k=v]...`: the
- * sandwich step (largest, two fixed random and the smallest subnet, losses, backward, gradient
- * allreduce when run on several ranks, clip and SGD) on random images, after warm-up; median of
- * K steps, the time by kind of work, BLIS's sgemm speed in the same run, memory against need. */
+/* The g GEMM shapes that took the longest in the timed steps (an_gemm_shapes), per step. */
+static void print_gemm_shapes(int g, int steps, double mean_ms)
+{
+    an_gemm_shape_time *t = malloc(sizeof *t * AN_GEMM_SHAPES_MAX);
+    if (!t) return;
+    const int all = an_gemm_shapes(t, AN_GEMM_SHAPES_MAX);
+    double total = 0;
+    for (int i = 0; i < all; i++) total += t[i].seconds;
+    printf("GEMM shapes on rank 0: %d shapes, %.2f ms per step in an_sgemm; the %d longest (A, B: n normal, t "
+           "transposed):\n", all, total * 1e3 / steps, g < all ? g : all);
+    printf("  %6s %7s %6s  A B  %-8s %9s %9s %9s %6s %8s\n", "m", "n", "k", "route", "calls/st", "ms/step", "ms/call",
+           "step%", "GFLOP/s");
+    for (int i = 0; i < all && i < g; i++) {
+        const double per_step = t[i].seconds * 1e3 / steps, per_call = t[i].seconds * 1e3 / (double)t[i].calls;
+        const double gf = 2.0 * t[i].m * t[i].n * (double)t[i].k * (double)t[i].calls / t[i].seconds * 1e-9;
+        printf("  %6d %7d %6d  %c %c  %-8s %9.1f %9.3f %9.3f %5.1f%% %8.1f\n", t[i].m, t[i].n, t[i].k, t[i].ta, t[i].tb,
+               t[i].route, (double)t[i].calls / steps, per_step, per_call, 100 * per_step / mean_ms, gf);
+    }
+    free(t);
+}
+
+/* `alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--gemm-shapes G] [--json]
+ * [--set k=v]...`: the sandwich step (largest, two fixed random and the smallest subnet, losses,
+ * backward, gradient allreduce when run on several ranks, clip and SGD) on random images, after
+ * warm-up; median of K steps, the time by kind of work, BLIS's sgemm speed in the same run,
+ * memory against need; with G > 0, the G GEMM shapes that took the longest on rank 0. */
 static int bench_step(int argc, char **argv)
 {
     const char *path = NULL;
-    int batch = 64, steps = 10, warmup = 2, json = 0;
+    int batch = 64, steps = 10, warmup = 2, json = 0, gemm_shapes = 0;
     char *sets[32];
     int nset = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--gemm-shapes") && i + 1 < argc) gemm_shapes = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--set") && i + 1 < argc && nset < 32) sets[nset++] = argv[++i];
         else if (!strcmp(argv[i], "--help")) {
             printf("usage: [mpirun -np P] alphanet bench step CONFIG [--batch N (64)] [--steps K (10)] [--warmup W (2)]\n"
-                   "                                [--json] [--set k=v]...\n"
+                   "                                [--gemm-shapes G (0)] [--json] [--set k=v]...\n"
                    "The global batch is split over the P ranks. Threads per rank: BLIS_NUM_THREADS / OMP_NUM_THREADS.\n"
+                   "--gemm-shapes G lists the G GEMM shapes that took the longest in the timed steps on rank 0.\n"
                    "--json adds one JSON object as the last line.\n");
             return 0;
         } else if (argv[i][0] != '-' && !path) path = argv[i];
@@ -391,8 +415,8 @@ static int bench_step(int argc, char **argv)
             return 2;
         }
     }
-    if (!path || batch < 1 || steps < 1 || warmup < 0) {
-        fprintf(stderr, "usage: alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--json]\n");
+    if (!path || batch < 1 || steps < 1 || warmup < 0 || gemm_shapes < 0) {
+        fprintf(stderr, "usage: alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--gemm-shapes G] [--json]\n");
         return 2;
     }
     an_config cfg;
@@ -447,6 +471,7 @@ static int bench_step(int argc, char **argv)
         if (i == 0) { /* the timed steps: profile on, and watch for allocations and page faults */
             an_prof_reset();
             an_prof_enabled = 1;
+            if (gemm_shapes > 0) an_gemm_shapes_start();
             ws_before = an_net_ws_bytes(tr.ws);
             struct mallinfo2 mi = mallinfo2();
             heap_before = mi.uordblks + mi.hblkhd;
@@ -460,6 +485,7 @@ static int bench_step(int argc, char **argv)
         if (i >= 0) ms[i] = (an_now() - t0) * 1e3;
     }
     an_prof_enabled = 0;
+    an_gemm_shapes_stop();
     getrusage(RUSAGE_SELF, &ru1);
     struct mallinfo2 mi = mallinfo2();
     const double heap_growth = (double)(mi.uordblks + mi.hblkhd) - (double)heap_before;
@@ -519,6 +545,7 @@ static int bench_step(int argc, char **argv)
             printf("  %-20s %8.2f ms %5.1f%%\n", an_prof_name((an_prof_kind)k), t, 100 * t / mean);
         }
         printf("  %-20s %8.2f ms %5.1f%%\n", "unprofiled", mean - sum, 100 * (mean - sum) / mean);
+        if (gemm_shapes > 0) print_gemm_shapes(gemm_shapes, steps, mean);
         printf("memory per rank (worst rank): peak resident %.1f MB; the step needs %.1f MB = parameters, gradients and "
                "momentum %.1f + tape kept for backward %.1f + backward workspace %.1f + images %.1f; process before "
                "allocating %.1f MB; (peak - that) / need = %.2f\n",

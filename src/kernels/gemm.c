@@ -10,6 +10,7 @@
 #include "alphanet/kernels/gemm.h"
 
 #include <blis.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,19 +351,21 @@ const char *an_gemm_kernel_name(void)
     return bli_arch_string(bli_arch_query_id());
 }
 
-void an_sgemm(int m, int n, int k, float alpha,
-              const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-              const float *b, ptrdiff_t rsb, ptrdiff_t csb,
-              float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
+/* Which kernel an_sgemm gave a call to (the names an_gemm_shapes reports). */
+typedef enum { ROUTE_NONE, ROUTE_BLIS, ROUTE_ROWS, ROUTE_DOTS, ROUTE_KSPLIT } route;
+static const char *const route_name[] = {"none", "blis", "few-rows", "dots", "k-split"};
+
+static route sgemm_run(int m, int n, int k, float alpha, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                       ptrdiff_t rsb, ptrdiff_t csb, float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
 {
-    if (m <= 0 || n <= 0) return;
+    if (m <= 0 || n <= 0) return ROUTE_NONE;
     if (k <= 0) { /* nothing to multiply: C = beta * C */
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) {
                 float *cij = c + i * rsc + j * csc;
                 *cij = beta == 0.0f ? 0.0f : beta * *cij;
             }
-        return;
+        return ROUTE_NONE;
     }
     blis_setup();
     /* Threads for this call: BLIS splits the rows and columns of C, so a GEMM with a small C (a
@@ -374,15 +377,79 @@ void an_sgemm(int m, int n, int k, float alpha,
     const int nt = an_kernel_threads();
     const int big = 2.0 * m * n * k >= 4e6, wide = (double)m * n >= gemm_min_out();
     if (big && !wide && k >= KSPLIT * KSPLIT_MIN_K && ksplit(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, nt))
-        return;
+        return ROUTE_KSPLIT;
     if (csb == 1 && csc == 1 && rows_shape(m, n, k)) {
         gemm_rows(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c, rsc, nt > 1 && 2.0 * m * n * k >= ROWS_PAR_MIN_FLOP ? nt : 1);
-        return;
+        return ROUTE_ROWS;
     }
     if (csa == 1 && rsb == 1 && dots_shape(m, n, k) &&
         dots(m, n, k, alpha, a, rsa, b, csb, beta, c, rsc, csc, nt > 1 && big ? nt : 1))
-        return;
+        return ROUTE_DOTS;
     gemm_threads(nt > 1 && big && wide ? nt : 1, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+    return ROUTE_BLIS;
+}
+
+/* The per-shape table (gemm.h): entries [0, nshapes), the last slot for shapes beyond it. */
+static int shapes_on, nshapes;
+static an_gemm_shape_time shapes[AN_GEMM_SHAPES_MAX];
+
+static void shape_add(int m, int n, int k, char ta, char tb, route r, double seconds)
+{
+    int i = 0;
+    while (i < nshapes && !(shapes[i].m == m && shapes[i].n == n && shapes[i].k == k && shapes[i].ta == ta &&
+                            shapes[i].tb == tb && shapes[i].route == route_name[r]))
+        i++;
+    if (i == nshapes) {
+        if (nshapes < AN_GEMM_SHAPES_MAX - 1) {
+            shapes[nshapes++] = (an_gemm_shape_time){.m = m, .n = n, .k = k, .ta = ta, .tb = tb, .route = route_name[r]};
+        } else { /* the table is full: the overflow entry */
+            i = AN_GEMM_SHAPES_MAX - 1;
+            if (nshapes == AN_GEMM_SHAPES_MAX - 1) {
+                shapes[i] = (an_gemm_shape_time){.ta = '-', .tb = '-', .route = "other"};
+                nshapes = AN_GEMM_SHAPES_MAX;
+            }
+        }
+    }
+    shapes[i].calls++;
+    shapes[i].seconds += seconds;
+}
+
+void an_gemm_shapes_start(void)
+{
+    nshapes = 0;
+    shapes_on = 1;
+}
+
+void an_gemm_shapes_stop(void) { shapes_on = 0; }
+
+static int by_time(const void *x, const void *y)
+{
+    const double a = ((const an_gemm_shape_time *)x)->seconds, b = ((const an_gemm_shape_time *)y)->seconds;
+    return (a < b) - (a > b);
+}
+
+int an_gemm_shapes(an_gemm_shape_time *out, int max)
+{
+    an_gemm_shape_time all[AN_GEMM_SHAPES_MAX];
+    memcpy(all, shapes, sizeof(an_gemm_shape_time) * (size_t)nshapes);
+    qsort(all, (size_t)nshapes, sizeof all[0], by_time);
+    const int k = nshapes < max ? nshapes : max > 0 ? max : 0;
+    if (k > 0) memcpy(out, all, sizeof(an_gemm_shape_time) * (size_t)k);
+    return k;
+}
+
+void an_sgemm(int m, int n, int k, float alpha,
+              const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+              const float *b, ptrdiff_t rsb, ptrdiff_t csb,
+              float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
+{
+    if (!shapes_on || omp_in_parallel()) {
+        sgemm_run(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        return;
+    }
+    const double t0 = omp_get_wtime();
+    const route r = sgemm_run(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+    if (r != ROUTE_NONE) shape_add(m, n, k, csa == 1 ? 'n' : 't', csb == 1 ? 'n' : 't', r, omp_get_wtime() - t0);
 }
 
 void an_sgemm_ref(int m, int n, int k, float alpha,

@@ -35,6 +35,24 @@ void an_gemm_set_threads(int nthreads);
  * arithmetic whatever the count, so results do not depend on it. */
 int an_kernel_threads(void);
 
+/* Per-shape timing of an_sgemm, for `alphanet bench step --gemm-shapes`. While recording,
+ * every call made outside an OpenMP parallel region adds its time to its shape's entry; off
+ * (the default) it costs one branch per call. The table holds AN_GEMM_SHAPES_MAX shapes, and
+ * calls of shapes beyond that are counted in one last entry of m = n = k = 0, route "other".
+ * Not thread-safe: start, stop and read it from the thread that drives the step. */
+#define AN_GEMM_SHAPES_MAX 512
+typedef struct {
+    int m, n, k;
+    char ta, tb;       /* 't' when A (B) is read transposed (its column stride is not 1), else 'n' */
+    const char *route; /* which kernel took it: "blis", "few-rows", "dots", "k-split" (gemm.c) */
+    long calls;
+    double seconds;
+} an_gemm_shape_time;
+void an_gemm_shapes_start(void); /* clears the table and starts recording */
+void an_gemm_shapes_stop(void);
+/* Up to max entries, longest total time first; returns how many were written. */
+int an_gemm_shapes(an_gemm_shape_time *out, int max);
+
 /* OpenMP clause arguments for a loop of `work` floats touched: threads, and whether to fork at
  * all (not for loops too small to repay the fork, about a microsecond). */
 #define AN_PAR_MIN_WORK 16384
