@@ -138,7 +138,7 @@ case_ search-range 2 "expected MIN:MAX" search "$ckpt" --flops 8:2
 case_ export-no-folder 1 "$work/no/such/dir/sub.h5" \
   export "$ckpt" --arch max -o "$work/no/such/dir/sub.h5"
 case_ unknown-command 2 "unknown command 'trian'" trian "$config"
-case_ bench-gemm-shapes 2 "usage: alphanet bench step" bench step "$config" --gemm-shapes -1
+case_ bench-gemm-shapes 2 "alphanet bench step CONFIG|--gemm-shapes G" bench step "$config" --gemm-shapes -1
 
 after="$(snapshot)"
 if [ "$before" == "$after" ]; then passed=$((passed + 1)); echo "  ok   the run folder is unchanged"

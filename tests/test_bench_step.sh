@@ -15,7 +15,7 @@ check() { # check NAME CONDITION-STATUS [DETAIL]
 short=(--batch 8 --steps 2 --warmup 1)
 
 # the report is read from stdout alone; stderr (warnings) is shown when a check fails
-timeout 300 "$bin" bench step "$config" "${short[@]}" --gemm-shapes 3 > "$work/out" 2> "$work/err"
+timeout 120 "$bin" bench step "$config" "${short[@]}" --gemm-shapes 3 > "$work/out" 2> "$work/err"
 rc=$?
 out="$(cat "$work/out")"
 check "status 0 with --gemm-shapes" "$rc" "status $rc"
@@ -39,7 +39,7 @@ check "rows sorted by time, longest first, within the total of $total ms" $?
 
 failed_before=$failed
 [ "$failed" -eq 0 ] || { echo "stdout:"; sed 's/^/    | /' "$work/out"; echo "stderr:"; sed 's/^/    | /' "$work/err"; }
-timeout 300 "$bin" bench step "$config" "${short[@]}" > "$work/out" 2> "$work/err"
+timeout 120 "$bin" bench step "$config" "${short[@]}" > "$work/out" 2> "$work/err"
 rc=$?
 out="$(cat "$work/out")"
 check "status 0 without --gemm-shapes" "$rc" "status $rc"

@@ -89,43 +89,51 @@ static const an_gemm_shape_time *find_shape(const an_gemm_shape_time *t, int nt,
 
 static void gemm_shapes(void)
 {
-    float *a = calloc(200 * 300, sizeof(float)), *b = calloc(300 * 1024, sizeof(float)), *c = calloc(300 * 1024, sizeof(float));
+    float *a = calloc(64 * 1024, sizeof(float)), *b = calloc(300 * 1024, sizeof(float)), *c = calloc(300 * 1024, sizeof(float));
     static an_gemm_shape_time t[AN_GEMM_SHAPES_MAX];
     an_gemm_shapes_start();
     for (int r = 0; r < 3; r++) an_sgemm(16, 1024, 32, 1.0f, a, 32, 1, b, 1024, 1, 0.0f, c, 1024, 1); /* few rows */
     an_sgemm(200, 300, 100, 1.0f, a, 100, 1, b, 300, 1, 0.0f, c, 300, 1);                             /* BLIS */
     an_sgemm(200, 300, 100, 1.0f, a, 1, 200, b, 300, 1, 0.0f, c, 300, 1);                             /* A^T */
+    an_sgemm(8, 8, 256, 1.0f, a, 256, 1, b, 1, 256, 0.0f, c, 8, 1);       /* dot products (B^T) */
+    an_sgemm(64, 64, 1024, 1.0f, a, 1024, 1, b, 1, 1024, 0.0f, c, 64, 1); /* cut along k */
     an_sgemm(8, 8, 0, 1.0f, a, 1, 1, b, 1, 1, 0.0f, c, 8, 1);  /* k = 0: only scales C, not a GEMM */
     an_sgemm(0, 8, 8, 1.0f, a, 8, 1, b, 8, 1, 0.0f, c, 8, 1);  /* nothing to do */
     int inside = 0;
 #pragma omp parallel num_threads(2)
-    {
-#pragma omp master
-        {
-            inside = omp_in_parallel();
-            an_sgemm(4, 4, 4, 1.0f, a, 4, 1, b, 4, 1, 0.0f, c, 4, 1); /* a kernel's own threads: left out */
-        }
+    if (omp_get_thread_num() == 0) {
+        inside = omp_in_parallel();
+        an_sgemm(4, 4, 4, 1.0f, a, 4, 1, b, 4, 1, 0.0f, c, 4, 1); /* inside a parallel region: left out */
     }
     an_gemm_shapes_stop();
     an_sgemm(16, 1024, 32, 1.0f, a, 32, 1, b, 1024, 1, 0.0f, c, 1024, 1); /* after stop: left out */
     int nt = an_gemm_shapes(t, AN_GEMM_SHAPES_MAX);
-    CHECK_MSG(nt == (inside ? 3 : 4), "%d shapes recorded (inside a team of 2: %d)", nt, inside);
+    CHECK_MSG(nt == (inside ? 5 : 6), "%d shapes recorded (inside a team of 2: %d)", nt, inside);
     const an_gemm_shape_time *rows = find_shape(t, nt, 16, 1024, 32, 'n', 'n', "few-rows");
     const an_gemm_shape_time *blis = find_shape(t, nt, 200, 300, 100, 'n', 'n', "blis");
     const an_gemm_shape_time *blist = find_shape(t, nt, 200, 300, 100, 't', 'n', "blis");
     CHECK(rows && rows->calls == 3 && rows->seconds > 0);
     CHECK(blis && blis->calls == 1 && blis->seconds > 0);
     CHECK(blist && blist->calls == 1);
+    const an_gemm_shape_time *dots = find_shape(t, nt, 8, 8, 256, 'n', 't', "dots");
+    const an_gemm_shape_time *ksplit = find_shape(t, nt, 64, 64, 1024, 'n', 't', "k-split");
+    CHECK(dots && dots->calls == 1);
+    CHECK(ksplit && ksplit->calls == 1);
     CHECK(find_shape(t, nt, 4, 4, 4, 'n', 'n', "blis") == NULL || !inside);
     for (int i = 1; i < nt; i++) CHECK_MSG(t[i - 1].seconds >= t[i].seconds, "entry %d is out of order", i);
-    CHECK(an_gemm_shapes(t, 1) == 1);
+    const an_gemm_shape_time longest = t[0];
+    CHECK(an_gemm_shapes(t, 1) == 1 && t[0].m == longest.m && t[0].n == longest.n && t[0].k == longest.k &&
+          t[0].route == longest.route && t[0].calls == longest.calls);
     /* more shapes than the table holds: the rest counted in one "other" entry */
     an_gemm_shapes_start();
     CHECK(an_gemm_shapes(t, AN_GEMM_SHAPES_MAX) == 0);
     for (int j = 1; j <= AN_GEMM_SHAPES_MAX + 5; j++) an_sgemm(1, j, 1, 1.0f, a, 1, 1, b, j, 1, 0.0f, c, j, 1);
+    an_sgemm(1, 1, 1, 1.0f, a, 1, 1, b, 1, 1, 0.0f, c, 1, 1); /* a shape in the table, again */
     an_gemm_shapes_stop();
     nt = an_gemm_shapes(t, AN_GEMM_SHAPES_MAX);
     CHECK(nt == AN_GEMM_SHAPES_MAX);
+    const an_gemm_shape_time *first = find_shape(t, nt, 1, 1, 1, 'n', 'n', "blis");
+    CHECK_MSG(first && first->calls == 2, "the first shape counts %ld calls", first ? first->calls : -1L);
     const an_gemm_shape_time *other = find_shape(t, nt, 0, 0, 0, '-', '-', "other");
     CHECK_MSG(other && other->calls == 6, "the overflow entry counts %ld calls", other ? other->calls : -1L);
     free(a);

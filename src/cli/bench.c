@@ -84,13 +84,16 @@ static void machine_text(char *out, size_t n)
 }
 
 /* K_LAYERS / K_CHAIN: a block's middle (expansion BN + swish, depthwise, BN + swish) layer by
- * layer or chained channel by channel (dwbn.h); cin = channels, h = input size. */
+ * layer or chained channel by channel (dwbn.h); cin = channels, h = input size. A row with
+ * `as` > 0 runs cin channels and reports the time scaled to `as` channels: a few channels
+ * stay in L2 from call to call, so the row shows the same work without waiting for memory. */
 typedef enum { K_CONV1X1, K_CONV, K_DW, K_BN_SWISH, K_LAYERS, K_CHAIN } kind;
 
 typedef struct {
     const char *name;
     kind k;
     int cin, cout, h, ks, s;
+    int as;
 } shape;
 
 typedef struct {
@@ -247,52 +250,54 @@ static int bench_kernels(int argc, char **argv)
     /* The largest subnet of configs/fmnist.yaml at resolution 28: stem, first block of each
      * stage (expand / depthwise / project) and the head. */
     static const shape shapes[] = {
-        {"stem conv3x3 1->16 28", K_CONV, 1, 16, 28, 3, 1},
-        {"mb1 dw5x5 16 28", K_DW, 16, 16, 28, 5, 1},
-        {"mb1 project 16->16 28", K_CONV1X1, 16, 16, 28, 1, 1},
-        {"mb2 expand 16->96 28", K_CONV1X1, 16, 96, 28, 1, 1},
-        {"mb2 dw5x5 s2 96 28", K_DW, 96, 96, 28, 5, 2},
-        {"mb2 project 96->24 14", K_CONV1X1, 96, 24, 14, 1, 1},
-        {"mb2 expand 24->144 14", K_CONV1X1, 24, 144, 14, 1, 1},
-        {"mb2 dw5x5 144 14", K_DW, 144, 144, 14, 5, 1},
-        {"mb3 dw5x5 s2 144 14", K_DW, 144, 144, 14, 5, 2},
-        {"mb3 project 144->32 7", K_CONV1X1, 144, 32, 7, 1, 1},
-        {"mb3 expand 32->192 7", K_CONV1X1, 32, 192, 7, 1, 1},
-        {"mb4 expand 40->240 4", K_CONV1X1, 40, 240, 4, 1, 1},
-        {"mb5 expand 56->336 4", K_CONV1X1, 56, 336, 4, 1, 1},
-        {"mb5 dw5x5 336 4", K_DW, 336, 336, 4, 5, 1},
-        {"mb6 expand 72->432 2", K_CONV1X1, 72, 432, 2, 1, 1},
-        {"head expand 96->576 2", K_CONV1X1, 96, 576, 2, 1, 1},
-        {"bn+swish 96 28", K_BN_SWISH, 96, 96, 28, 1, 1},
-        {"bn+swish 144 14", K_BN_SWISH, 144, 144, 14, 1, 1},
-        {"mb2 bn-dw5x5 s2-bn 96 28", K_LAYERS, 96, 96, 28, 5, 2},
-        {"  the same, chained", K_CHAIN, 96, 96, 28, 5, 2},
-        {"mb2 bn-dw5x5-bn 144 14", K_LAYERS, 144, 144, 14, 5, 1},
-        {"  the same, chained", K_CHAIN, 144, 144, 14, 5, 1},
+        {"stem conv3x3 1->16 28", K_CONV, 1, 16, 28, 3, 1, 0},
+        {"mb1 dw5x5 16 28", K_DW, 16, 16, 28, 5, 1, 0},
+        {"mb1 project 16->16 28", K_CONV1X1, 16, 16, 28, 1, 1, 0},
+        {"mb2 expand 16->96 28", K_CONV1X1, 16, 96, 28, 1, 1, 0},
+        {"mb2 dw5x5 s2 96 28", K_DW, 96, 96, 28, 5, 2, 0},
+        {"mb2 project 96->24 14", K_CONV1X1, 96, 24, 14, 1, 1, 0},
+        {"mb2 expand 24->144 14", K_CONV1X1, 24, 144, 14, 1, 1, 0},
+        {"mb2 dw5x5 144 14", K_DW, 144, 144, 14, 5, 1, 0},
+        {"mb3 dw5x5 s2 144 14", K_DW, 144, 144, 14, 5, 2, 0},
+        {"mb3 project 144->32 7", K_CONV1X1, 144, 32, 7, 1, 1, 0},
+        {"mb3 expand 32->192 7", K_CONV1X1, 32, 192, 7, 1, 1, 0},
+        {"mb4 expand 40->240 4", K_CONV1X1, 40, 240, 4, 1, 1, 0},
+        {"mb5 expand 56->336 4", K_CONV1X1, 56, 336, 4, 1, 1, 0},
+        {"mb5 dw5x5 336 4", K_DW, 336, 336, 4, 5, 1, 0},
+        {"mb6 expand 72->432 2", K_CONV1X1, 72, 432, 2, 1, 1, 0},
+        {"head expand 96->576 2", K_CONV1X1, 96, 576, 2, 1, 1, 0},
+        {"bn+swish 96 28", K_BN_SWISH, 96, 96, 28, 1, 1, 0},
+        {"bn+swish 144 14", K_BN_SWISH, 144, 144, 14, 1, 1, 0},
+        {"mb2 bn-dw5x5 s2-bn 96 28", K_LAYERS, 96, 96, 28, 5, 2, 0},
+        {"  the same, chained", K_CHAIN, 96, 96, 28, 5, 2, 0},
+        {"  chained, in L2 (2 x 48)", K_CHAIN, 2, 2, 28, 5, 2, 96},
+        {"mb2 bn-dw5x5-bn 144 14", K_LAYERS, 144, 144, 14, 5, 1, 0},
+        {"  the same, chained", K_CHAIN, 144, 144, 14, 5, 1, 0},
+        {"  chained, in L2 (4 x 36)", K_CHAIN, 4, 4, 14, 5, 1, 144},
     };
     /* The largest subnet of configs/alphanet-imagenet.yaml at resolution 224: the stem, the first
      * block of each stage (and mb5's second, 128 -> 768 channels) and the head (widths 24, 24, 32,
      * 40, 72, 128, 216, 224; expansion 1 in mb1, 6 elsewhere). */
     static const shape shapes_in[] = {
-        {"stem conv3x3 s2 3->24 224", K_CONV, 3, 24, 224, 3, 2},
-        {"mb1 dw5x5 24 112", K_DW, 24, 24, 112, 5, 1},
-        {"mb1 project 24->24 112", K_CONV1X1, 24, 24, 112, 1, 1},
-        {"mb2 expand 24->144 112", K_CONV1X1, 24, 144, 112, 1, 1},
-        {"mb2 dw5x5 s2 144 112", K_DW, 144, 144, 112, 5, 2},
-        {"mb2 project 144->32 56", K_CONV1X1, 144, 32, 56, 1, 1},
-        {"mb3 expand 32->192 56", K_CONV1X1, 32, 192, 56, 1, 1},
-        {"mb3 dw5x5 s2 192 56", K_DW, 192, 192, 56, 5, 2},
-        {"mb4 expand 40->240 28", K_CONV1X1, 40, 240, 28, 1, 1},
-        {"mb5 expand 72->432 14", K_CONV1X1, 72, 432, 14, 1, 1},
-        {"mb5.2 dw5x5 768 14", K_DW, 768, 768, 14, 5, 1},
-        {"mb6 expand 128->768 14", K_CONV1X1, 128, 768, 14, 1, 1},
-        {"mb7 expand 216->1296 7", K_CONV1X1, 216, 1296, 7, 1, 1},
-        {"head expand 224->1344 7", K_CONV1X1, 224, 1344, 7, 1, 1},
-        {"bn+swish 144 112", K_BN_SWISH, 144, 144, 112, 1, 1},
-        {"mb2 bn-dw5x5 s2-bn 144 112", K_LAYERS, 144, 144, 112, 5, 2},
-        {"  the same, chained", K_CHAIN, 144, 144, 112, 5, 2},
-        {"mb3 bn-dw5x5 s2-bn 192 56", K_LAYERS, 192, 192, 56, 5, 2},
-        {"  the same, chained", K_CHAIN, 192, 192, 56, 5, 2},
+        {"stem conv3x3 s2 3->24 224", K_CONV, 3, 24, 224, 3, 2, 0},
+        {"mb1 dw5x5 24 112", K_DW, 24, 24, 112, 5, 1, 0},
+        {"mb1 project 24->24 112", K_CONV1X1, 24, 24, 112, 1, 1, 0},
+        {"mb2 expand 24->144 112", K_CONV1X1, 24, 144, 112, 1, 1, 0},
+        {"mb2 dw5x5 s2 144 112", K_DW, 144, 144, 112, 5, 2, 0},
+        {"mb2 project 144->32 56", K_CONV1X1, 144, 32, 56, 1, 1, 0},
+        {"mb3 expand 32->192 56", K_CONV1X1, 32, 192, 56, 1, 1, 0},
+        {"mb3 dw5x5 s2 192 56", K_DW, 192, 192, 56, 5, 2, 0},
+        {"mb4 expand 40->240 28", K_CONV1X1, 40, 240, 28, 1, 1, 0},
+        {"mb5 expand 72->432 14", K_CONV1X1, 72, 432, 14, 1, 1, 0},
+        {"mb5.2 dw5x5 768 14", K_DW, 768, 768, 14, 5, 1, 0},
+        {"mb6 expand 128->768 14", K_CONV1X1, 128, 768, 14, 1, 1, 0},
+        {"mb7 expand 216->1296 7", K_CONV1X1, 216, 1296, 7, 1, 1, 0},
+        {"head expand 224->1344 7", K_CONV1X1, 224, 1344, 7, 1, 1, 0},
+        {"bn+swish 144 112", K_BN_SWISH, 144, 144, 112, 1, 1, 0},
+        {"mb2 bn-dw5x5 s2-bn 144 112", K_LAYERS, 144, 144, 112, 5, 2, 0},
+        {"  the same, chained", K_CHAIN, 144, 144, 112, 5, 2, 0},
+        {"mb3 bn-dw5x5 s2-bn 192 56", K_LAYERS, 192, 192, 56, 5, 2, 0},
+        {"  the same, chained", K_CHAIN, 192, 192, 56, 5, 2, 0},
     };
     const shape *list = imagenet ? shapes_in : shapes;
     const int nshapes = imagenet ? (int)(sizeof shapes_in / sizeof shapes_in[0]) : (int)(sizeof shapes / sizeof shapes[0]);
@@ -305,7 +310,8 @@ static int bench_kernels(int argc, char **argv)
     printf("machine: %s\n", machine);
     printf("BLIS kernels: %s\n", an_gemm_kernel_name());
     printf("BLIS sgemm 1024^3: %.1f GFLOP/s; conv-shaped %d x %d x %d: %.1f GFLOP/s\n", peak, cm, cn, ck, convlike);
-    printf("batch %d; times are medians per call; %% = share of the square sgemm speed\n\n", n);
+    printf("batch %d; times are medians per call; %% = share of the square sgemm speed; \"in L2 (c x r)\": c channels,\n"
+           "which stay in L2 from call to call, the time multiplied by r\n\n", n);
     printf("%-26s %10s %10s %9s %9s %6s\n", "layer", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s", "fwd %");
     for (int i = 0; i < nshapes; i++) {
         const shape *s = &list[i];
@@ -324,7 +330,8 @@ static int bench_kernels(int argc, char **argv)
             j.work = fill(an_dwbn_work_floats(&l, 1)); j.prm = fill(4 * (size_t)s->cin); j.gprm = fill(4 * (size_t)s->cin);
             for (int ch = 0; ch < s->cin; ch++) j.prm[ch] += 1.0f, j.prm[2 * s->cin + ch] += 1.0f; /* gammas near 1 */
         }
-        double tf = time_it(&j, 0, budget), tb = time_it(&j, 1, budget);
+        const double rep = s->as > 0 ? (double)s->as / s->cin : 1.0; /* the time for `as` channels */
+        double tf = time_it(&j, 0, budget) * rep, tb = time_it(&j, 1, budget) * rep;
         double macs = job_macs(s, n);
         if (macs > 0)
             printf("%-26s %10.3f %10.3f %9.1f %9.1f %5.0f%%\n", s->name, tf * 1e3, tb * 1e3, 2 * macs / tf * 1e-9,
@@ -366,22 +373,30 @@ static double huge_now(void)
 /* The g GEMM shapes that took the longest in the timed steps (an_gemm_shapes), per step. */
 static void print_gemm_shapes(int g, int steps, double mean_ms)
 {
-    an_gemm_shape_time *t = malloc(sizeof *t * AN_GEMM_SHAPES_MAX);
-    if (!t) return;
+    static an_gemm_shape_time t[AN_GEMM_SHAPES_MAX];
     const int all = an_gemm_shapes(t, AN_GEMM_SHAPES_MAX);
     double total = 0;
-    for (int i = 0; i < all; i++) total += t[i].seconds;
-    printf("GEMM shapes on rank 0: %d shapes, %.2f ms per step in an_sgemm; the %d longest (A, B: n normal, t "
-           "transposed):\n", all, total * 1e3 / steps, g < all ? g : all);
+    int other = 0;
+    for (int i = 0; i < all; i++) {
+        total += t[i].seconds;
+        other |= t[i].m == 0; /* the entry for shapes beyond the table */
+    }
+    printf("GEMM shapes on rank 0: %s%d shapes, %.2f ms per step in an_sgemm; the %d longest (A, B: n normal, t "
+           "transposed):\n", other ? "more than " : "", other ? all - 1 : all, total * 1e3 / steps, g < all ? g : all);
     printf("  %6s %7s %6s  A B  %-8s %9s %9s %9s %6s %8s\n", "m", "n", "k", "route", "calls/st", "ms/step", "ms/call",
            "step%", "GFLOP/s");
     for (int i = 0; i < all && i < g; i++) {
         const double per_step = t[i].seconds * 1e3 / steps, per_call = t[i].seconds * 1e3 / (double)t[i].calls;
-        const double gf = 2.0 * t[i].m * t[i].n * (double)t[i].k * (double)t[i].calls / t[i].seconds * 1e-9;
+        if (t[i].m == 0) {
+            printf("  %6s %7s %6s  - -  %-8s %9.1f %9.3f %9.3f %5.1f%% %8s\n", "-", "-", "-", t[i].route,
+                   (double)t[i].calls / steps, per_step, per_call, 100 * per_step / mean_ms, "-");
+            continue;
+        }
+        const double flop = 2.0 * t[i].m * t[i].n * (double)t[i].k * (double)t[i].calls;
         printf("  %6d %7d %6d  %c %c  %-8s %9.1f %9.3f %9.3f %5.1f%% %8.1f\n", t[i].m, t[i].n, t[i].k, t[i].ta, t[i].tb,
-               t[i].route, (double)t[i].calls / steps, per_step, per_call, 100 * per_step / mean_ms, gf);
+               t[i].route, (double)t[i].calls / steps, per_step, per_call, 100 * per_step / mean_ms,
+               t[i].seconds > 0 ? flop / t[i].seconds * 1e-9 : 0.0);
     }
-    free(t);
 }
 
 /* `alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--gemm-shapes G] [--json]
@@ -416,7 +431,8 @@ static int bench_step(int argc, char **argv)
         }
     }
     if (!path || batch < 1 || steps < 1 || warmup < 0 || gemm_shapes < 0) {
-        fprintf(stderr, "usage: alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--gemm-shapes G] [--json]\n");
+        fprintf(stderr, "usage: [mpirun -np P] alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W]\n"
+                        "                                [--gemm-shapes G] [--json] [--set k=v]...\n");
         return 2;
     }
     an_config cfg;
@@ -585,7 +601,8 @@ int cli_bench(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "data")) return cli_bench_data(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "records")) return cli_bench_records(argc - 1, argv + 1);
     fprintf(stderr, "usage: alphanet bench kernels [--batch N] [--imagenet] [--quick]\n"
-                    "       [mpirun -np P] alphanet bench step CONFIG [--batch N] [--steps K] [--json] [--set k=v]...\n"
+                    "       [mpirun -np P] alphanet bench step CONFIG [--batch N] [--steps K] [--warmup W] [--gemm-shapes G]\n"
+                    "                                    [--json] [--set k=v]...\n"
                     "       mpirun -np P alphanet bench comm [--max-bytes B] [--reps N]\n"
                     "       alphanet bench checkpoint CONFIG [--dir D] [--reps N]\n"
                     "       alphanet bench data CONFIG [--set k=v]... [--batch B] [--batches N] [--workers LIST]\n"

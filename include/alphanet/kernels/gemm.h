@@ -36,10 +36,12 @@ void an_gemm_set_threads(int nthreads);
 int an_kernel_threads(void);
 
 /* Per-shape timing of an_sgemm, for `alphanet bench step --gemm-shapes`. While recording,
- * every call made outside an OpenMP parallel region adds its time to its shape's entry; off
- * (the default) it costs one branch per call. The table holds AN_GEMM_SHAPES_MAX shapes, and
- * calls of shapes beyond that are counted in one last entry of m = n = k = 0, route "other".
- * Not thread-safe: start, stop and read it from the thread that drives the step. */
+ * every call made outside an OpenMP parallel region with m, n and k all positive adds its time
+ * to the entry of its shape, transposes and route (a shape whose calls took different kernels
+ * has an entry per kernel); off (the default) it costs one branch per call. The table holds
+ * AN_GEMM_SHAPES_MAX - 1 such entries; calls beyond them are counted in one last entry with
+ * m = n = k = 0, ta = tb = '-' and route "other". Not thread-safe: start, stop and read it from
+ * the thread that drives the step. */
 #define AN_GEMM_SHAPES_MAX 512
 typedef struct {
     int m, n, k;
