@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `alphanet bench step` on a small batch through the real command line: the report's sections,
-# and the per-shape GEMM table of --gemm-shapes (its rows, routes and totals).
+# the time by subnet, and the per-shape GEMM table of --gemm-shapes (its rows, routes and totals).
 #   test_bench_step.sh ALPHANET CONFIG
 set -u
 bin="$1" config="$2"
@@ -46,6 +46,24 @@ check "status 0 without --gemm-shapes" "$rc" "status $rc"
 printf '%s\n' "$out" | grep -q '^GEMM shapes on rank 0'
 [ $? -ne 0 ]; check "no GEMM shapes section without the option" $?
 printf '%s\n' "$out" | grep -q '^time by kind of work on rank 0'; check "the time by kind of work is printed" $?
+# time by subnet: four rows of positive times, their sum within the mean step, and each GFLOP/s
+# the subnet's MFLOPs (its "subnet s:" line) x 2 (forward) or x 4 (backward) x 8 samples / time, to
+# within the printed rounding (0.05 GFLOP/s, 0.005 ms; sanitizer builds run at about 1 GFLOP/s)
+mean="$(printf '%s\n' "$out" | sed -nE 's/^time by kind of work on rank 0 \(mean step ([0-9.]+) ms\):$/\1/p')"
+srows="$(printf '%s\n' "$out" | sed -n '/^time by subnet on rank 0 (8 samples;/,/^memory per rank/p' | sed '1,2d;$d')"
+[ "$(printf '%s\n' "$srows" | grep -c .)" -eq 4 ]; check "the time by subnet lists 4 subnets" $? "$srows"
+mflops="$(printf '%s\n' "$out" | sed -nE 's/^  subnet ([0-3]): +([0-9.]+) MFLOPs.*/\2/p' | tr '\n' ' ')"
+printf '%s\n' "$srows" | awk -v mean="${mean:-0}" -v mf="$mflops" '
+  BEGIN { split(mf, m, " ") }
+  function off(g, want, t,  tol) {
+    tol = 0.051 + want * (0.01 + 0.006 / t)
+    return want <= 0 || g - want > tol || want - g > tol
+  }
+  { s += $2 + $4
+    if (!($1 == NR - 1 && $2 > 0 && $4 > 0) || off($3, 2 * m[NR] * 8 / $2, $2) || off($5, 4 * m[NR] * 8 / $4, $4))
+      bad = 1 }
+  END { exit bad || !(NR == 4 && s <= mean + 0.01) }'
+check "subnet rows: positive times within the mean step of ${mean:-none} ms, GFLOP/s from the MFLOPs" $? "$srows"
 [ "$failed" -eq "$failed_before" ] || { echo "stdout:"; sed 's/^/    | /' "$work/out"; echo "stderr:"; sed 's/^/    | /' "$work/err"; }
 
 echo "$passed passed, $failed failed"

@@ -29,6 +29,12 @@ typedef enum {
 extern int an_prof_enabled;
 extern double an_prof_seconds[AN_PROF_KINDS];
 
+/* The time of each subnet's forward (pass 0) and backward (pass 1), by its place in the step's
+ * plan (0: the largest), measured around the whole pass; kept apart from the kinds above, whose
+ * calls it contains. Subnets from AN_PROF_SUBNETS on are not recorded. */
+#define AN_PROF_SUBNETS 16
+extern double an_prof_subnet_seconds[AN_PROF_SUBNETS][2];
+
 const char *an_prof_name(an_prof_kind k);
 void an_prof_reset(void);
 
@@ -36,6 +42,11 @@ static inline double an_prof_begin(void) { return an_prof_enabled ? an_now() : 0
 static inline void an_prof_end(an_prof_kind k, double t0)
 {
     if (an_prof_enabled) an_prof_seconds[k] += an_now() - t0;
+}
+
+static inline void an_prof_subnet_end(int subnet, int pass, double t0)
+{
+    if (an_prof_enabled && subnet >= 0 && subnet < AN_PROF_SUBNETS) an_prof_subnet_seconds[subnet][pass] += an_now() - t0;
 }
 
 #define AN_PROF(kind, call)                                                                                            \

@@ -561,6 +561,14 @@ static int bench_step(int argc, char **argv)
             printf("  %-20s %8.2f ms %5.1f%%\n", an_prof_name((an_prof_kind)k), t, 100 * t / mean);
         }
         printf("  %-20s %8.2f ms %5.1f%%\n", "unprofiled", mean - sum, 100 * (mean - sum) / mean);
+        /* each subnet's passes, which hold the kinds above but the loss, allreduce and update */
+        printf("time by subnet on rank 0 (%d samples; GFLOP/s from the FLOPs counter, x2 forward, x4 backward):\n", n);
+        printf("  subnet  forward ms  GFLOP/s  backward ms  GFLOP/s\n");
+        for (int s = 0; s < 4; s++) {
+            const double f = an_prof_subnet_seconds[s][0] * 1e3 / steps, b = an_prof_subnet_seconds[s][1] * 1e3 / steps;
+            const double mf = an_arch_flops(&cfg.space, &plan.arch[s]) * n * 1e-6; /* per pass, MFLOP */
+            printf("  %6d  %10.2f  %7.1f  %11.2f  %7.1f\n", s, f, f > 0 ? 2 * mf / f : 0.0, b, b > 0 ? 4 * mf / b : 0.0);
+        }
         if (gemm_shapes > 0) print_gemm_shapes(gemm_shapes, steps, mean);
         printf("memory per rank (worst rank): peak resident %.1f MB; the step needs %.1f MB = parameters, gradients and "
                "momentum %.1f + tape kept for backward %.1f + backward workspace %.1f + images %.1f; process before "
@@ -580,7 +588,11 @@ static int bench_step(int argc, char **argv)
             printf("], \"breakdown_ms\": {");
             for (int k = 0; k < AN_PROF_KINDS; k++)
                 printf("\"%s\": %.3f, ", an_prof_name((an_prof_kind)k), an_prof_seconds[k] * 1e3 / steps);
-            printf("\"unprofiled\": %.3f}}\n", mean - sum);
+            printf("\"unprofiled\": %.3f}, \"subnet_ms\": [", mean - sum);
+            for (int s = 0; s < 4; s++)
+                printf("%s[%.3f, %.3f]", s ? ", " : "", an_prof_subnet_seconds[s][0] * 1e3 / steps,
+                       an_prof_subnet_seconds[s][1] * 1e3 / steps);
+            printf("]}\n");
         }
     }
     free(ms);

@@ -88,7 +88,9 @@ an_status an_step_local(an_trainer *tr, const an_plan *plan, const float *x, int
                          .seed = (uint64_t)t->seed,
                          .step = (uint64_t)step,
                          .sample0 = sample0};
+        const double tf = an_prof_begin();
         an_status e = an_subnet_forward(tr->ws, net, &plan->arch[s], x, h, w, n, &o, tr->logits);
+        an_prof_subnet_end(s, 0, tf);
         if (e) return e;
         memset(tr->dlogits, 0, (size_t)n * K * sizeof(float));
         float loss;
@@ -113,7 +115,10 @@ an_status an_step_local(an_trainer *tr, const an_plan *plan, const float *x, int
         st[s].samples += n;
         for (int i = 0; i < n; i++) st[s].correct += argmax(tr->logits + (size_t)i * K, K) == labels[i];
         if (largest) memcpy(tr->teacher, tr->logits, (size_t)n * K * sizeof(float));
-        if ((e = an_subnet_backward(tr->ws, net, tr->dlogits, tr->grad))) return e;
+        const double tb = an_prof_begin();
+        e = an_subnet_backward(tr->ws, net, tr->dlogits, tr->grad);
+        an_prof_subnet_end(s, 1, tb);
+        if (e) return e;
     }
     return AN_OK;
 }

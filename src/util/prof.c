@@ -5,6 +5,7 @@
 
 int an_prof_enabled;
 double an_prof_seconds[AN_PROF_KINDS];
+double an_prof_subnet_seconds[AN_PROF_SUBNETS][2];
 
 const char *an_prof_name(an_prof_kind k)
 {
@@ -14,4 +15,8 @@ const char *an_prof_name(an_prof_kind k)
     return k >= 0 && k < AN_PROF_KINDS ? names[k] : "?";
 }
 
-void an_prof_reset(void) { memset(an_prof_seconds, 0, sizeof an_prof_seconds); }
+void an_prof_reset(void)
+{
+    memset(an_prof_seconds, 0, sizeof an_prof_seconds);
+    memset(an_prof_subnet_seconds, 0, sizeof an_prof_subnet_seconds);
+}
