@@ -6,13 +6,14 @@
  * without transparent huge pages (madvise refuses the advice) or without /proc/self/smaps, the
  * advice checks are skipped with a message and the test reports itself skipped (77); so is the
  * ALPHANET_HUGEPAGES=0 check where the C library advises its own blocks
- * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1). */
+ * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1). Also an_release_pages, which gives pages back. */
 #define _DEFAULT_SOURCE
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "alphanet/common.h"
 #include "test.h"
@@ -133,6 +134,39 @@ int main(void)
                   malloc_usable_size(u));
     }
     an_free(u);
+
+    /* an_release_pages: the whole pages inside the range go back to the system (mincore: not
+     * resident; then read as zeros), the partial pages at its ends and the bytes around it keep
+     * their values */
+    const size_t rb = (size_t)8 << 20, from = 100, to = rb - 5000;
+    const long pg = sysconf(_SC_PAGESIZE);
+    unsigned char *r = an_alloc(rb);
+    CHECK(r != NULL && pg > 0);
+    if (r && pg > 0) {
+        memset(r, 9, rb);
+        an_release_pages(r + from, to - from);
+        an_release_pages(NULL, 0); /* nothing to do */
+        /* [a, e): the whole pages inside [from, to), as offsets into r */
+        const size_t a = ((uintptr_t)r + from + pg - 1) / pg * pg - (uintptr_t)r,
+                     e = ((uintptr_t)r + to) / pg * pg - (uintptr_t)r;
+        CHECK(a < e);
+        unsigned char *vec = malloc((e - a) / pg);
+        size_t resident = 0;
+        CHECK(vec && mincore(r + a, e - a, vec) == 0);
+        if (vec)
+            for (size_t i = 0; i < (e - a) / pg; i++) resident += vec[i] & 1;
+        CHECK_MSG(resident == 0, "%zu of %zu released pages are still resident", resident, (e - a) / (size_t)pg);
+        free(vec);
+        size_t kept = 0, zeros = 0;
+        for (size_t i = 0; i < rb; i++) {
+            if (i >= a && i < e) zeros += r[i] == 0;
+            else kept += r[i] == 9;
+        }
+        CHECK_MSG(zeros == e - a, "%zu of %zu released bytes read as zero", zeros, e - a);
+        CHECK_MSG(kept == rb - (e - a), "%zu of %zu bytes around the released pages kept their value", kept,
+                  rb - (e - a));
+    }
+    an_free(r);
 
     const int rc = TEST_SUMMARY();
     return rc ? rc : skipped ? 77 : 0;

@@ -44,6 +44,10 @@ void *an_calloc_at(size_t bytes, const char *file, int line);
 #define an_alloc(bytes) an_alloc_at((bytes), __FILE__, __LINE__)
 #define an_calloc(bytes) an_calloc_at((bytes), __FILE__, __LINE__)
 void an_free(void *p);
+/* Hands the whole pages inside [p, p + bytes) of a block from an_alloc back to the system, which
+ * reads them as zeros when touched again: for memory that will not be used for a while (a no-op
+ * where that cannot be done). */
+void an_release_pages(void *p, size_t bytes);
 
 /* AN_OK when `bytes` fit in the machine's physical memory; otherwise an AN_ERR_NOMEM error
  * "WHAT would need X GB of memory, this machine has Y GB". Readers call it with sizes taken

@@ -35,7 +35,7 @@
 
 typedef struct {
     char *base;
-    size_t cap, used;
+    size_t cap, used, touched; /* touched: the most ever used since the chunk was given back */
 } chunk;
 
 typedef struct {
@@ -49,6 +49,13 @@ typedef struct {
 static size_t arena_total(const arena *a);
 static size_t arena_used(const arena *a);
 
+/* Gives back the pages of chunk c from `from` up to where it was ever used. */
+static void chunk_drop(chunk *c, size_t from)
+{
+    if (c->touched > from) an_release_pages(c->base + from, c->touched - from);
+    c->touched = from;
+}
+
 static void *arena_raw(arena *a, size_t bytes)
 {
     bytes = (bytes + 63) / 64 * 64;
@@ -59,6 +66,7 @@ static void *arena_raw(arena *a, size_t bytes)
         if (c->used + bytes <= c->cap) {
             void *p = c->base + c->used;
             c->used += bytes;
+            if (c->used > c->touched) c->touched = c->used;
             return p;
         }
     }
@@ -75,7 +83,8 @@ static void *arena_raw(arena *a, size_t bytes)
         a->failed = 1;
         return NULL;
     }
-    a->c[a->n++] = (chunk){p, cap, bytes};
+    if (a->n > 0) chunk_drop(&a->c[a->n - 1], a->c[a->n - 1].used); /* its free end is dead now */
+    a->c[a->n++] = (chunk){p, cap, bytes, bytes};
     return p;
 }
 
@@ -111,7 +120,7 @@ static void arena_reset(arena *a)
         for (int i = 0; i < a->n; i++) an_free(a->c[i].base);
         a->n = 0;
         char *p = an_alloc(a->peak);
-        if (p) a->c[a->n++] = (chunk){p, a->peak, 0};
+        if (p) a->c[a->n++] = (chunk){p, a->peak, 0, 0};
     } else if (a->n == 1) {
         a->c[0].used = 0;
     }
@@ -131,6 +140,13 @@ static void arena_release(arena *a, arena_mark m)
     for (int i = m.n; i < a->n; i++) a->c[i].used = 0;
     if (m.n > 0) a->c[m.n - 1].used = m.used;
     a->cur = arena_used(a);
+    /* Allocation only ever takes the last chunk, so until the next reset the space released in
+     * the others is dead: its pages go back to the system. This happens only in a pass that
+     * needed a new chunk (the first passes); from then on one chunk holds everything. Without
+     * it, a backward that grows chunk by chunk as the blocks grow keeps the pages of every
+     * chunk it touched: on the default config the first step's resident peak was 46 MB over
+     * the later steps'. */
+    for (int i = m.n > 0 ? m.n - 1 : 0; i < a->n - 1; i++) chunk_drop(&a->c[i], a->c[i].used);
 }
 
 static void arena_free_all(arena *a)

@@ -93,6 +93,17 @@ void *an_calloc_at(size_t bytes, const char *file, int line)
 
 void an_free(void *p) { free(p); }
 
+void an_release_pages(void *p, size_t bytes)
+{
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || !p) return;
+    const uintptr_t a = ((uintptr_t)p + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page,
+                    b = ((uintptr_t)p + bytes) / (uintptr_t)page * (uintptr_t)page;
+#ifdef MADV_DONTNEED
+    if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED);
+#endif
+}
+
 an_status an_check_memory(double bytes, const char *what)
 {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
