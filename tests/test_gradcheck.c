@@ -325,7 +325,30 @@ static void case_dwbn(int c, int n, int h, int wd, int k, int s, int ex, int thr
     for (size_t i = 0; i < nx; i++) dx2[i] = NAN;
     an_dwbn_train_forward(&l, ex ? x : NULL, em2, er2, ex ? NULL : x, dp2, da2, dm2, dr2, AN_BN_EPS, work);
     an_dwbn_train_backward(&l, dx2, an_dwconv_view_mut(dw2, K, k), gp2, gp2 + c, gp2 + 2 * c, gp2 + 3 * c, dy,
-                           ex ? x : NULL, em2, er2, ex ? NULL : x, dp2, dm2, dr2, work);
+                           ex ? x : NULL, em2, er2, ex ? NULL : x, dp2, dm2, dr2, NULL, work);
+    /* the backward asked for d_act again (a caller that did not keep it): the forward's d_act
+     * to the bit, and the same gradients */
+    float *da3 = fa(ny), *da4 = fa(ny), *dx3 = fa(nx), *dw3 = fa(nw), *gp3 = fa(4 * (size_t)c);
+    for (size_t i = 0; i < nw; i++) dw3[i] = 0.25f;
+    for (int i = 0; i < 4 * c; i++) gp3[i] = 0.25f;
+    for (size_t i = 0; i < nx; i++) dx3[i] = NAN;
+    for (size_t i = 0; i < ny; i++) da3[i] = NAN;
+    for (size_t i = 0; i < nwork; i++) work[i] = NAN;
+    an_dwbn_train_backward(&l, dx3, an_dwconv_view_mut(dw3, K, k), gp3, gp3 + c, gp3 + 2 * c, gp3 + 3 * c, dy,
+                           ex ? x : NULL, em2, er2, ex ? NULL : x, dp2, dm2, dr2, da3, work);
+    an_bn_swish_apply(da4, dp2, dm2, dr2, prm + 2 * c, prm + 3 * c, c, (ptrdiff_t)ho * wo * n);
+    {
+        const int sh[8] = {c, n, h, wd, k, s, ex, threads};
+        const int act_ok = same_bits("d_act from the backward", da3, da2, ny, sh) &&
+                           same_bits("d_act from an_bn_swish_apply", da4, da2, ny, sh) &&
+                           same_bits("dx with d_act asked for", dx3, dx2, nx, sh) &&
+                           same_bits("dw with d_act asked for", dw3, dw2, nw, sh) &&
+                           same_bits("BN gradients with d_act asked for", gp3, gp2, 4 * (size_t)c, sh);
+        CHECK_MSG(act_ok, "dwbn chain: c %d n %d %d x %d k %d s %d expand %d on %d threads: d_act written by the "
+                  "backward (or applied again) is not the forward's, or changed the gradients", c, n, h, wd, k, s, ex,
+                  threads);
+    }
+    free(da3); free(da4); free(dx3); free(dw3); free(gp3);
     /* inference (running statistics) and calibration (batch statistics, summed) */
     const ptrdiff_t xlen = (ptrdiff_t)h * wd * n, ylen = (ptrdiff_t)ho * wo * n;
     float *run = fa(4 * (size_t)c), *ei = fa(nx), *dpi = fa(ny), *dai = fa(ny), *dai2 = fa(ny), *dac2 = fa(ny);

@@ -157,7 +157,7 @@ static void run(const job *j, int backward)
             an_dwbn_train_forward(&l, j->x, st, st + c, NULL, j->pre, j->y, st + 2 * c, st + 3 * c, AN_BN_EPS, j->work);
         else if (s->k == K_CHAIN)
             an_dwbn_train_backward(&l, j->dx, j->dw, gp, gp + c, gp + 2 * c, gp + 3 * c, j->dy, j->x, st, st + c, NULL,
-                                   j->pre, st + 2 * c, st + 3 * c, j->work);
+                                   j->pre, st + 2 * c, st + 3 * c, NULL, j->work);
         else if (!backward) {
             an_bn_swish_train_forward(j->e, st, st + c, j->x, pr, pr + c, c, p, AN_BN_EPS);
             an_dwconv_forward(j->pre, j->e, j->w, s->ks * s->ks, s->ks, c, n, s->h, s->h, s->ks, s->s);

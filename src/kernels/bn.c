@@ -3,6 +3,7 @@
  * double across blocks: m reaches N*H*W = 64 * 112 * 112 = 800k on ImageNet. */
 #include "alphanet/kernels/bn.h"
 
+#include <assert.h>
 #include <math.h>
 
 #include "alphanet/kernels/gemm.h"
@@ -247,6 +248,15 @@ void an_bn_swish_train_forward(float *y, float *mean, float *rstd, const float *
         an_bn_swish_channel_forward(y + ch * m, &mean[ch], &rstd[ch], x + ch * m, m, gamma[ch], beta[ch], eps);
 }
 
+void an_bn_swish_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma,
+                       const float *beta, int c, ptrdiff_t m)
+{
+    const int nt = an_kernel_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && (ptrdiff_t)c * m >= AN_PAR_MIN_WORK)
+    for (int ch = 0; ch < c; ch++)
+        an_bn_swish_channel_apply(y + ch * m, NULL, x + ch * m, m, mean[ch], rstd[ch], gamma[ch], beta[ch]);
+}
+
 void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, const float *rvar, const float *gamma,
                                const float *beta, int c, ptrdiff_t m, float eps)
 {
@@ -258,12 +268,14 @@ void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, con
 
 /* Pass 1 of the backward over [i0, i1): d = dy * swish'(v) with v = x * scale + shift (the
  * forward's own form, so sigmoid(v) has the forward's bits, and sg, when given, holds them),
- * stored into d, and the sums of d and of d * xhat added to *sf, *sxf. */
-static inline __attribute__((always_inline)) void swish_grad_block(float *restrict d, const float *restrict xc,
+ * stored into d, and the sums of d and of d * xhat added to *sf, *sxf; with `out`, also
+ * act = v * sigmoid(v), the forward's output. */
+static inline __attribute__((always_inline)) void swish_grad_block(float *restrict d, float *restrict act,
+                                                                   const float *restrict xc,
                                                                    const float *restrict gc, const float *restrict sg,
                                                                    ptrdiff_t i0, ptrdiff_t i1, float mu, float r,
                                                                    float scale, float shift, float *sf, float *sxf,
-                                                                   const int kept)
+                                                                   const int kept, const int out)
 {
     const an_v16 vmu = an_vset16(mu), vr = an_vset16(r), vs = an_vset16(scale), vb = an_vset16(shift),
                  one = an_vset16(1.0f);
@@ -274,6 +286,7 @@ static inline __attribute__((always_inline)) void swish_grad_block(float *restri
         const an_v16 s = kept ? an_vload16(sg + i) : an_vsigmoid16(v);
         const an_v16 dv = an_vload16(gc + i) * s * an_vfma16(v, one - s, one);
         an_vstore16(d + i, dv);
+        if (out) an_vstore16(act + i, v * s);
         vsf += dv;
         vsxf = an_vfma16(dv, xh, vsxf);
     }
@@ -282,6 +295,7 @@ static inline __attribute__((always_inline)) void swish_grad_block(float *restri
         const float xh = (xc[i] - mu) * r, v = fmaf(xc[i], scale, shift), s = kept ? sg[i] : an_sigmoidf(v);
         const float dv = gc[i] * s * fmaf(v, 1.0f - s, 1.0f);
         d[i] = dv;
+        if (out) act[i] = v * s;
         f += dv;
         fx = fmaf(dv, xh, fx);
     }
@@ -290,23 +304,27 @@ static inline __attribute__((always_inline)) void swish_grad_block(float *restri
 }
 
 void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float *dbeta, float *d, const float *dy,
-                                  const float *x, const float *sg, float mu, float r, float g, float b, ptrdiff_t m)
+                                  const float *x, const float *sg, float mu, float r, float g, float b, ptrdiff_t m,
+                                  float *act)
 {
     /* d = dy * swish'(BN(x)) into d (L2-sized), with its sums; then the BN backward from d */
     const float *restrict xc = x, *restrict gc = dy;
     float scale, shift;
     affine_of(mu, r, g, b, &scale, &shift);
     double sd = 0.0, sdx = 0.0;
+    assert(!(act && sg)); /* the callers that keep the sigmoids have the activation already */
     if (d) {
         for (ptrdiff_t i0 = 0; i0 < m; i0 += BN_BLOCK) {
             const ptrdiff_t i1 = i0 + BN_BLOCK < m ? i0 + BN_BLOCK : m;
             float sf, sxf;
-            if (sg) swish_grad_block(d, xc, gc, sg, i0, i1, mu, r, scale, shift, &sf, &sxf, 1);
-            else swish_grad_block(d, xc, gc, NULL, i0, i1, mu, r, scale, shift, &sf, &sxf, 0);
+            if (sg) swish_grad_block(d, NULL, xc, gc, sg, i0, i1, mu, r, scale, shift, &sf, &sxf, 1, 0);
+            else if (act) swish_grad_block(d, act, xc, gc, NULL, i0, i1, mu, r, scale, shift, &sf, &sxf, 0, 1);
+            else swish_grad_block(d, NULL, xc, gc, NULL, i0, i1, mu, r, scale, shift, &sf, &sxf, 0, 0);
             sd += sf;
             sdx += sxf;
         }
     } else { /* no scratch: recompute below */
+        assert(!act);
         for (ptrdiff_t i = 0; i < m; i++) {
             const float xh = (xc[i] - mu) * r, v = fmaf(xc[i], scale, shift), s = sg ? sg[i] : an_sigmoidf(v);
             const float dv = gc[i] * s * fmaf(v, 1.0f - s, 1.0f);
@@ -348,5 +366,5 @@ void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float 
     for (int ch = 0; ch < c; ch++)
         an_bn_swish_channel_backward(dx ? dx + ch * m : NULL, accumulate, dgamma ? &dgamma[ch] : NULL,
                                      dbeta ? &dbeta[ch] : NULL, an_scratch(1, (size_t)m), dy + ch * m, x + ch * m,
-                                     NULL, mean[ch], rstd[ch], gamma[ch], beta[ch], m);
+                                     NULL, mean[ch], rstd[ch], gamma[ch], beta[ch], m, NULL);
 }

@@ -148,7 +148,7 @@ void an_dwbn_calib_forward(const an_dwbn *l, const float *e_pre, double *e_sum_m
 void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_gamma, float *de_beta, float *dd_gamma,
                             float *dd_beta, const float *dy, const float *e_pre, const float *e_mean,
                             const float *e_rstd, const float *x, const float *d_pre, const float *d_mean,
-                            const float *d_rstd, float *work)
+                            const float *d_rstd, float *d_act, float *work)
 {
     const int c = l->c, n = l->n, h = l->h, wd = l->wd, k = l->k, s = l->s;
     const int ho = an_conv_out(h, k, s), wo = an_conv_out(wd, k, s);
@@ -156,6 +156,7 @@ void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_ga
     if (k > AN_DW_MAXK) { /* the reference depthwise loops: layer by layer, in work */
         float *gd = work, *e = work + (size_t)c * ylen, *ge = e_pre ? e + (size_t)c * xlen : dx;
         an_bn_swish_train_backward(gd, 0, dd_gamma, dd_beta, dy, d_pre, d_mean, d_rstd, l->d_gamma, l->d_beta, c, ylen);
+        if (d_act) an_bn_swish_apply(d_act, d_pre, d_mean, d_rstd, l->d_gamma, l->d_beta, c, ylen);
         if (e_pre)
             for (int ch = 0; ch < c; ch++)
                 an_bn_swish_channel_apply(e + ch * xlen, NULL, e_pre + ch * xlen, xlen, e_mean[ch], e_rstd[ch],
@@ -183,14 +184,15 @@ void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_ga
                 in = x + ch * xlen;
             /* BN_d: the gradient at d_pre, in place in g */
             an_bn_swish_channel_backward(g, 0, &dd_gamma[ch], &dd_beta[ch], g, dy + ch * ylen, d_pre + ch * ylen, NULL,
-                                         d_mean[ch], d_rstd[ch], l->d_gamma[ch], l->d_beta[ch], ylen);
+                                         d_mean[ch], d_rstd[ch], l->d_gamma[ch], l->d_beta[ch], ylen,
+                                         d_act ? d_act + ch * ylen : NULL);
             /* the depthwise: its input gradient into ge (or dx), the kernel's gradient */
             an_dw_channel_backward(e_pre ? ge : dx + ch * xlen, 0, dw + ch * l->wcs, dwt, g, in, l->w + ch * l->wcs,
                                    l->wrs, n, h, wd, k, s, NULL, NULL);
             /* BN_e: the gradient at e_pre, with g as its scratch row */
             if (e_pre)
                 an_bn_swish_channel_backward(dx + ch * xlen, 0, &de_gamma[ch], &de_beta[ch], g, ge, e_pre + ch * xlen, sg,
-                                             e_mean[ch], e_rstd[ch], l->e_gamma[ch], l->e_beta[ch], xlen);
+                                             e_mean[ch], e_rstd[ch], l->e_gamma[ch], l->e_beta[ch], xlen, NULL);
         }
     }
 }

@@ -6,7 +6,10 @@
  *   shortcut(x) = x (same width, stride 1) | [avgpool 2x2 (pad = odd size)] -> [1x1 conv]
  * Every intermediate the backward needs is kept on the tape (an arena of float buffers), except
  * in training the expansion's activation swish(BN(expand)): the expansion BN, the depthwise and
- * its BN run as one chain per channel (kernels/dwbn.h), which computes it again in the backward.
+ * its BN run as one chain per channel (kernels/dwbn.h), which computes it again in the backward;
+ * and, in blocks without squeeze-excite, the depthwise's activation d_act, which lives in the
+ * backward's arena only until the projection has read it: the chain's backward writes it again
+ * (it computes its sigmoids anyway), and the projection's weight gradient follows the chain.
  * Inference and BN calibration run the same chain, writing only its output, and keep no tape:
  * each block's intermediates are released when the block ends.
  * The backward walks the blocks in reverse with a second, stack-like arena for gradients of
@@ -167,7 +170,7 @@ typedef struct {
     float *x;                   /* block input [cin][h][h][n] */
     bn_tape e;                  /* expand (when present) */
     bn_tape d;
-    float *d_act;               /* swish(d.bn) */
+    float *d_act;               /* swish(d.bn); in training without SE, only until the projection */
     float *se_out, *se_cache;   /* SE output (= d_act when no SE) */
     bn_tape p;
     uint8_t *dc_mask;
@@ -321,6 +324,7 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
         AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->e.pre, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m));
     }
     const an_dwbn l = dwbn_of(net, t, n);
+    arena_mark act_mark = {0};
     if (ws->mode == AN_BN_TRAIN) { /* expand BN, depthwise and its BN chained channel by channel */
         if (b->has_expand) {
             t->e.mean = arena_f(a, (size_t)t->mid);
@@ -329,9 +333,13 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
         }
         t->e.bn = NULL; /* the chain keeps the expansion's activation to itself */
         t->d.pre = arena_f(a, (size_t)t->mid * mo);
-        t->d.bn = arena_f(a, (size_t)t->mid * mo);
         t->d.mean = arena_f(a, (size_t)t->mid);
         t->d.rstd = arena_f(a, (size_t)t->mid);
+        /* Without squeeze-excite, d_act lives only until the projection has read it, in the
+         * backward's arena (idle until the backward), which the chain's backward writes it to
+         * again; squeeze-excite's backward needs it before the chain's, so there it is kept. */
+        if (!b->se) act_mark = arena_get_mark(&ws->bwd);
+        t->d.bn = arena_f(b->se ? a : &ws->bwd, (size_t)t->mid * mo);
         const arena_mark mark = arena_get_mark(a);
         float *work = arena_f(a, an_dwbn_work_floats(&l, b->has_expand));
         if (!t->d.pre || !t->d.bn || !t->d.mean || !t->d.rstd || !work) return AN_ERR_NOMEM;
@@ -382,6 +390,10 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
     t->p.pre = arena_f(a, (size_t)t->cout * mo);
     if (!t->p.pre) return AN_ERR_NOMEM;
     AN_PROF(AN_PROF_GEMM, an_conv1x1_forward(t->p.pre, t->se_out, P(net, b->p_pr_w), b->mid_max, t->cout, t->mid, mo));
+    if (ws->mode == AN_BN_TRAIN && !b->se) { /* d_act has been read */
+        arena_release(&ws->bwd, act_mark);
+        t->d.bn = t->d_act = t->se_out = NULL;
+    }
     /* drop-connect: identity blocks of the last two stages, largest subnet only */
     t->dc_mask = NULL;
     const float rate = o->drop_connect > 0 && t->identity && b->stage >= net->space.nstages - 2
@@ -649,9 +661,12 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
         }
         float *dpp = bn_backward(a, net, grad, &t->p, dbranch, b->p_pr_g, b->p_pr_b, t->cout, mo);
         float *dse = arena_f(a, (size_t)t->mid * mo);
-        if (!dpp || !dse) goto nomem;
-        AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dse, 0, G(b->p_pr_w), dpp, t->se_out, P(net, b->p_pr_w), b->mid_max,
-                                                  t->cout, t->mid, mo));
+        /* without squeeze-excite the forward did not keep d_act, the projection's input: its
+         * input gradient first, its weight gradient once the chain below has written d_act */
+        float *dact = b->se ? NULL : arena_f(a, (size_t)t->mid * mo);
+        if (!dpp || !dse || (!b->se && !dact)) goto nomem;
+        AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(dse, 0, b->se ? G(b->p_pr_w) : NULL, dpp, t->se_out,
+                                                  P(net, b->p_pr_w), b->mid_max, t->cout, t->mid, mo));
         float *dda = dse;
         if (b->se) {
             dda = arena_f(a, (size_t)t->mid * mo);
@@ -669,7 +684,11 @@ an_status an_subnet_backward(an_net_ws *ws, const an_supernet *net, const float 
                 an_dwbn_train_backward(&l, dep, an_dwconv_view_mut(G(b->p_dw_w), b->kmax, t->k),
                                        b->has_expand ? G(b->p_ex_g) : NULL, b->has_expand ? G(b->p_ex_b) : NULL,
                                        G(b->p_dw_g), G(b->p_dw_b), dda, b->has_expand ? t->e.pre : NULL, t->e.mean,
-                                       t->e.rstd, b->has_expand ? NULL : t->x, t->d.pre, t->d.mean, t->d.rstd, work));
+                                       t->e.rstd, b->has_expand ? NULL : t->x, t->d.pre, t->d.mean, t->d.rstd, dact,
+                                       work));
+        if (dact)
+            AN_PROF(AN_PROF_GEMM, an_conv1x1_backward(NULL, 0, G(b->p_pr_w), dpp, dact, P(net, b->p_pr_w), b->mid_max,
+                                                      t->cout, t->mid, mo));
         if (b->has_expand)
             AN_PROF(AN_PROF_GEMM,
                     an_conv1x1_backward(dx, 0, G(b->p_ex_w), dep, t->x, P(net, b->p_ex_w), b->in_max, t->mid, t->cin, m));

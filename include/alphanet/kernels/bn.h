@@ -38,6 +38,10 @@ void an_bn_swish_train_backward(float *dx, int accumulate, float *dgamma, float 
                                 ptrdiff_t m);
 void an_bn_swish_infer_forward(float *y, const float *x, const float *rmean, const float *rvar, const float *gamma,
                                const float *beta, int c, ptrdiff_t m, float eps);
+/* y = swish(BN(x)) again from the statistics the training forward saved (mean, rstd): the
+ * forward's bits, for a backward that did not keep y. */
+void an_bn_swish_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma,
+                       const float *beta, int c, ptrdiff_t m);
 
 /* Inference: y = gamma * (x - rmean) / sqrt(rvar + eps) + beta. */
 void an_bn_infer_forward(float *y, const float *x, const float *rmean, const float *rvar,

@@ -54,10 +54,12 @@ void an_dwbn_calib_forward(const an_dwbn *l, const float *e_pre, double *e_sum_m
 
 /* From dy, the gradient at d_act: writes dx, the gradient at e_pre (or at x without the
  * expansion); adds the gradients of the depthwise kernel (dw, same view as l->w) and of the
- * BN parameters. Every output is required (no NULL; de_gamma, de_beta only with e_pre). */
+ * BN parameters. Every output is required (no NULL; de_gamma, de_beta only with e_pre), except
+ * d_act: when not NULL it receives swish(BN_d(d_pre)) again, the forward's d_act to the bit, for
+ * a caller that did not keep it (computed on the way: the backward needs its sigmoids). */
 void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_gamma, float *de_beta, float *dd_gamma,
                             float *dd_beta, const float *dy, const float *e_pre, const float *e_mean,
                             const float *e_rstd, const float *x, const float *d_pre, const float *d_mean,
-                            const float *d_rstd, float *work);
+                            const float *d_rstd, float *d_act, float *work);
 
 #endif

@@ -41,7 +41,8 @@ void an_net_ws_free(an_net_ws *ws);
 /* Bytes the workspace holds now (its high-water mark). */
 size_t an_net_ws_bytes(const an_net_ws *ws);
 /* The same, split: the forward arena (the tape kept for backward; its size is that of the
- * largest tape so far) and the backward arena (transient gradients and scratch). */
+ * largest tape so far) and the scratch (the backward's transient gradients and temporaries, and
+ * the training forward's depthwise activations, each kept only until its block has used it). */
 void an_net_ws_arenas(const an_net_ws *ws, size_t *fwd, size_t *bwd);
 /* The most bytes a forward has used at once in this workspace. A training forward keeps every
  * block's tensors for the backward; an inference or calibration forward keeps only the block
