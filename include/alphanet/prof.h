@@ -46,7 +46,8 @@ static inline void an_prof_end(an_prof_kind k, double t0)
 
 static inline void an_prof_subnet_end(int subnet, int pass, double t0)
 {
-    if (an_prof_enabled && subnet >= 0 && subnet < AN_PROF_SUBNETS) an_prof_subnet_seconds[subnet][pass] += an_now() - t0;
+    if (an_prof_enabled && subnet >= 0 && subnet < AN_PROF_SUBNETS)
+        an_prof_subnet_seconds[subnet][pass] += an_now() - t0;
 }
 
 #define AN_PROF(kind, call)                                                                                            \

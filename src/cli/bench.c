@@ -157,7 +157,7 @@ static void run(const job *j, int backward)
             an_dwbn_train_forward(&l, j->x, st, st + c, NULL, j->pre, j->y, st + 2 * c, st + 3 * c, AN_BN_EPS, j->work);
         else if (s->k == K_CHAIN)
             an_dwbn_train_backward(&l, j->dx, j->dw, gp, gp + c, gp + 2 * c, gp + 3 * c, j->dy, j->x, st, st + c, NULL,
-                                   j->pre, st + 2 * c, st + 3 * c, NULL, j->work);
+                                   j->pre, st + 2 * c, st + 3 * c, j->y, j->work); /* d_act again, as training does */
         else if (!backward) {
             an_bn_swish_train_forward(j->e, st, st + c, j->x, pr, pr + c, c, p, AN_BN_EPS);
             an_dwconv_forward(j->pre, j->e, j->w, s->ks * s->ks, s->ks, c, n, s->h, s->h, s->ks, s->s);
@@ -562,16 +562,18 @@ static int bench_step(int argc, char **argv)
         }
         printf("  %-20s %8.2f ms %5.1f%%\n", "unprofiled", mean - sum, 100 * (mean - sum) / mean);
         /* each subnet's passes, which hold the kinds above but the loss, allreduce and update */
-        printf("time by subnet on rank 0 (%d samples; GFLOP/s from the FLOPs counter, x2 forward, x4 backward):\n", n);
+        printf("time by subnet on rank 0 (%d samples; GFLOP/s from the FLOPs counter, x2 forward, x4 backward):\n",
+               n);
         printf("  subnet  forward ms  GFLOP/s  backward ms  GFLOP/s\n");
         for (int s = 0; s < 4; s++) {
             const double f = an_prof_subnet_seconds[s][0] * 1e3 / steps, b = an_prof_subnet_seconds[s][1] * 1e3 / steps;
             const double mf = an_arch_flops(&cfg.space, &plan.arch[s]) * n * 1e-6; /* per pass, MFLOP */
-            printf("  %6d  %10.2f  %7.1f  %11.2f  %7.1f\n", s, f, f > 0 ? 2 * mf / f : 0.0, b, b > 0 ? 4 * mf / b : 0.0);
+            printf("  %6d  %10.2f  %7.1f  %11.2f  %7.1f\n", s, f, f > 0 ? 2 * mf / f : 0.0, b,
+                   b > 0 ? 4 * mf / b : 0.0);
         }
         if (gemm_shapes > 0) print_gemm_shapes(gemm_shapes, steps, mean);
         printf("memory per rank (worst rank): peak resident %.1f MB; the step needs %.1f MB = parameters, gradients and "
-               "momentum %.1f + tape kept for backward %.1f + backward workspace %.1f + images %.1f; process before "
+               "momentum %.1f + tape kept for backward %.1f + workspace %.1f + images %.1f; process before "
                "allocating %.1f MB; (peak - that) / need = %.2f\n",
                mem_max[0] / 1e6, need / 1e6, state / 1e6, fwd / 1e6, bwd / 1e6, inputs / 1e6, mem_max[1] / 1e6,
                (mem_max[0] - mem_max[1]) / need);

@@ -3,7 +3,6 @@
  * double across blocks: m reaches N*H*W = 64 * 112 * 112 = 800k on ImageNet. */
 #include "alphanet/kernels/bn.h"
 
-#include <assert.h>
 #include <math.h>
 
 #include "alphanet/kernels/gemm.h"
@@ -312,22 +311,22 @@ void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float
     float scale, shift;
     affine_of(mu, r, g, b, &scale, &shift);
     double sd = 0.0, sdx = 0.0;
-    assert(!(act && sg)); /* the callers that keep the sigmoids have the activation already */
     if (d) {
         for (ptrdiff_t i0 = 0; i0 < m; i0 += BN_BLOCK) {
             const ptrdiff_t i1 = i0 + BN_BLOCK < m ? i0 + BN_BLOCK : m;
             float sf, sxf;
-            if (sg) swish_grad_block(d, NULL, xc, gc, sg, i0, i1, mu, r, scale, shift, &sf, &sxf, 1, 0);
+            if (sg && act) swish_grad_block(d, act, xc, gc, sg, i0, i1, mu, r, scale, shift, &sf, &sxf, 1, 1);
+            else if (sg) swish_grad_block(d, NULL, xc, gc, sg, i0, i1, mu, r, scale, shift, &sf, &sxf, 1, 0);
             else if (act) swish_grad_block(d, act, xc, gc, NULL, i0, i1, mu, r, scale, shift, &sf, &sxf, 0, 1);
             else swish_grad_block(d, NULL, xc, gc, NULL, i0, i1, mu, r, scale, shift, &sf, &sxf, 0, 0);
             sd += sf;
             sdx += sxf;
         }
     } else { /* no scratch: recompute below */
-        assert(!act);
         for (ptrdiff_t i = 0; i < m; i++) {
             const float xh = (xc[i] - mu) * r, v = fmaf(xc[i], scale, shift), s = sg ? sg[i] : an_sigmoidf(v);
             const float dv = gc[i] * s * fmaf(v, 1.0f - s, 1.0f);
+            if (act) act[i] = v * s;
             sd += dv;
             sdx += (double)dv * xh;
         }

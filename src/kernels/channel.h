@@ -25,8 +25,8 @@ void an_bn_swish_channel_apply(float *restrict y, float *restrict sg, const floa
 /* The gradient of the above at x, written to o (or added when accumulate; o NULL to skip);
  * *dgamma, *dbeta += (NULL to skip). d is m floats of scratch (NULL: recompute, slower, and not
  * the same bits); o may be d when accumulate is 0. sg: the sigmoids an_bn_swish_channel_apply kept, or NULL to compute
- * them (the same bits). act: when not NULL (and d is not), act[0..m) = swish(BN(x)) again, the
- * forward's bits, written on the way. */
+ * them (the same bits). act: when not NULL, act[0..m) = swish(BN(x)) again, the forward's bits,
+ * written on the way. */
 void an_bn_swish_channel_backward(float *o, int accumulate, float *dgamma, float *dbeta, float *d, const float *dy,
                                   const float *x, const float *sg, float mean, float rstd, float gamma, float beta,
                                   ptrdiff_t m, float *act);

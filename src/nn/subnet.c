@@ -9,7 +9,8 @@
  * its BN run as one chain per channel (kernels/dwbn.h), which computes it again in the backward;
  * and, in blocks without squeeze-excite, the depthwise's activation d_act, which lives in the
  * backward's arena only until the projection has read it: the chain's backward writes it again
- * (it computes its sigmoids anyway), and the projection's weight gradient follows the chain.
+ * (on the way, as it computes its sigmoids anyway; in a pass of its own for kernels over 7), and
+ * the projection's weight gradient follows the chain.
  * Inference and BN calibration run the same chain, writing only its output, and keep no tape:
  * each block's intermediates are released when the block ends.
  * The backward walks the blocks in reverse with a second, stack-like arena for gradients of
@@ -147,8 +148,7 @@ static void arena_release(arena *a, arena_mark m)
      * the others is dead: its pages go back to the system. This happens only in a pass that
      * needed a new chunk (the first passes); from then on one chunk holds everything. Without
      * it, a backward that grows chunk by chunk as the blocks grow keeps the pages of every
-     * chunk it touched: on the default config the first step's resident peak was 46 MB over
-     * the later steps'. */
+     * chunk it touched (docs/design.md, "The arenas' first pass"). */
     for (int i = m.n > 0 ? m.n - 1 : 0; i < a->n - 1; i++) chunk_drop(&a->c[i], a->c[i].used);
 }
 
@@ -336,8 +336,9 @@ static an_status block_forward(an_net_ws *ws, const an_supernet *net, blk_tape *
         t->d.mean = arena_f(a, (size_t)t->mid);
         t->d.rstd = arena_f(a, (size_t)t->mid);
         /* Without squeeze-excite, d_act lives only until the projection has read it, in the
-         * backward's arena (idle until the backward), which the chain's backward writes it to
-         * again; squeeze-excite's backward needs it before the chain's, so there it is kept. */
+         * backward's arena (emptied when this forward began); the chain's backward writes it
+         * again into that arena. Squeeze-excite's backward needs it before the chain's, so
+         * there it stays on the tape. */
         if (!b->se) act_mark = arena_get_mark(&ws->bwd);
         t->d.bn = arena_f(b->se ? a : &ws->bwd, (size_t)t->mid * mo);
         const arena_mark mark = arena_get_mark(a);
@@ -442,6 +443,9 @@ an_status an_subnet_forward(an_net_ws *ws, const an_supernet *net, const an_arch
     if (h != w) return an_error(AN_ERR_ARG, "subnet forward: images must be square (got %dx%d)", h, w);
     if (n < 1) return an_error(AN_ERR_ARG, "subnet forward: empty batch");
     arena_reset(ar);
+    /* nothing in the backward's arena outlives a backward; a training forward keeps its blocks'
+     * depthwise activations there until the projections have read them */
+    if (o->bn == AN_BN_TRAIN) arena_reset(&ws->bwd);
     ws->valid = 0;
     ws->net = net;
     ws->arch = *a;

@@ -69,6 +69,8 @@ static int argmax(const float *z, int k)
     return b;
 }
 
+_Static_assert(AN_PROF_SUBNETS >= AN_MAX_SUBNETS, "the step profile must have a slot for every subnet of a plan");
+
 an_status an_step_local(an_trainer *tr, const an_plan *plan, const float *x, int h, int w, const int *labels, int n,
                         long sample0, int n_global, long step, double distill_w, an_substats *st)
 {

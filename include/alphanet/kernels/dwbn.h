@@ -56,7 +56,8 @@ void an_dwbn_calib_forward(const an_dwbn *l, const float *e_pre, double *e_sum_m
  * expansion); adds the gradients of the depthwise kernel (dw, same view as l->w) and of the
  * BN parameters. Every output is required (no NULL; de_gamma, de_beta only with e_pre), except
  * d_act: when not NULL it receives swish(BN_d(d_pre)) again, the forward's d_act to the bit, for
- * a caller that did not keep it (computed on the way: the backward needs its sigmoids). */
+ * a caller that did not keep it (computed on the way, as the backward needs its sigmoids; for
+ * kernels over 7, in a pass of its own). */
 void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_gamma, float *de_beta, float *dd_gamma,
                             float *dd_beta, const float *dy, const float *e_pre, const float *e_mean,
                             const float *e_rstd, const float *x, const float *d_pre, const float *d_mean,

@@ -44,8 +44,9 @@ size_t an_net_ws_bytes(const an_net_ws *ws);
  * largest tape so far) and the scratch (the backward's transient gradients and temporaries, and
  * the training forward's depthwise activations, each kept only until its block has used it). */
 void an_net_ws_arenas(const an_net_ws *ws, size_t *fwd, size_t *bwd);
-/* The most bytes a forward has used at once in this workspace. A training forward keeps every
- * block's tensors for the backward; an inference or calibration forward keeps only the block
+/* The most bytes a forward has used at once in this workspace's forward arena. A training
+ * forward keeps every block's tensors for the backward (but the depthwise activations it holds
+ * in the scratch arena for a while); an inference or calibration forward keeps only the block
  * outputs, so its figure is far lower. */
 size_t an_net_ws_fwd_peak(const an_net_ws *ws);
 
