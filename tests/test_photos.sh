@@ -28,7 +28,9 @@ run() {
     passed=$((passed + 1)); echo "  ok   $name: $(printf '%s' "$out" | grep -v '^\s*$' | tail -1 | cut -c1-140)"
   else
     failed=$((failed + 1)); echo "CHECK failed: $name: status $rc (wanted $want), '$must' expected in:"
-    # the command's own last lines, without the banner mpiexec adds when a rank fails
+    # a sanitizer's report from its first line (what and where), then the command's own last
+    # lines, without the banner mpiexec adds when a rank fails
+    printf '%s\n' "$out" | grep -A 24 -m 1 -E 'ERROR: AddressSanitizer|runtime error:' | sed 's/^/    ! /'
     printf '%s\n' "$out" | awk '/^-+$/ && length($0) >= 20 { banner = !banner; next } !banner' | tail -12 | sed 's/^/    | /'
   fi
 }
