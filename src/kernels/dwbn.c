@@ -157,10 +157,7 @@ void an_dwbn_train_backward(const an_dwbn *l, float *dx, float *dw, float *de_ga
         float *gd = work, *e = work + (size_t)c * ylen, *ge = e_pre ? e + (size_t)c * xlen : dx;
         an_bn_swish_train_backward(gd, 0, dd_gamma, dd_beta, dy, d_pre, d_mean, d_rstd, l->d_gamma, l->d_beta, c, ylen);
         if (d_act) an_bn_swish_apply(d_act, d_pre, d_mean, d_rstd, l->d_gamma, l->d_beta, c, ylen);
-        if (e_pre)
-            for (int ch = 0; ch < c; ch++)
-                an_bn_swish_channel_apply(e + ch * xlen, NULL, e_pre + ch * xlen, xlen, e_mean[ch], e_rstd[ch],
-                                          l->e_gamma[ch], l->e_beta[ch]);
+        if (e_pre) an_bn_swish_apply(e, e_pre, e_mean, e_rstd, l->e_gamma, l->e_beta, c, xlen);
         an_dwconv_backward(ge, 0, dw, gd, e_pre ? e : x, l->w, l->wcs, l->wrs, c, n, h, wd, k, s);
         if (e_pre)
             an_bn_swish_train_backward(dx, 0, de_gamma, de_beta, ge, e_pre, e_mean, e_rstd, l->e_gamma, l->e_beta, c,
